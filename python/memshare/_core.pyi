@@ -1,0 +1,278 @@
+"""
+memshare's C++ core: memory mappings and the Linux calls on them.
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import typing
+import typing_extensions
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'default_huge_page_size', 'huge_page_sizes', 'map_anonymous', 'map_fd', 'map_path']
+class Mapping:
+    """
+    A memory mapping with the interface of mmap.mmap.
+    """
+    def __delitem__(self, key):
+        """
+        Delete self[key].
+        """
+    def __enter__(self) -> typing.Any:
+        """
+        Enter a with block.
+        """
+    def __exit__(self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any) -> None:
+        """
+        Close the mapping.
+        """
+    def __getitem__(self, key):
+        """
+        Return self[key].
+        """
+    @typing.overload
+    def __init__(self, other: Mapping) -> None:
+        """
+        Take over the memory of another Mapping, which is closed.
+        """
+    @typing.overload
+    def __init__(self, fileno: int, length: int, flags: int = 1, prot: int = 3, access: int = 0, offset: int = 0, *, trackfd: bool = True) -> None:
+        """
+        Map `length` bytes of `fileno` (-1: anonymous memory), as mmap.mmap.
+        """
+    def __len__(self):
+        """
+        Return len(self).
+        """
+    def __setitem__(self, key, value):
+        """
+        Set self[key] to value.
+        """
+    def advise(self, advice: int, start: int = 0, length: int | None = None) -> None:
+        """
+        madvise() a range.
+        """
+    def close(self) -> None:
+        """
+        Unmap the memory; BufferError while exported.
+        """
+    def fileno(self) -> int:
+        """
+        The descriptor the mapping keeps, or -1.
+        """
+    def find(self, sub: typing_extensions.Buffer, start: int | None = None, end: int | None = None) -> int:
+        """
+        The lowest index of sub in [start, end), or -1.
+        """
+    def flush(self, offset: int = 0, size: int | None = None) -> None:
+        """
+        Write changes back to the file (msync MS_SYNC).
+        """
+    def lock(self, start: int = 0, length: int | None = None, *, on_fault: bool = False) -> None:
+        """
+        mlock() a range.
+        """
+    def madvise(self, option: int, start: int = 0, length: int | None = None) -> None:
+        """
+        madvise() a range, as mmap.mmap.madvise.
+        """
+    def move(self, dest: int, src: int, count: int) -> None:
+        """
+        Copy count bytes from src to dest within the mapping.
+        """
+    def populate(self, write: bool = False, start: int = 0, length: int | None = None) -> None:
+        """
+        Fault pages in (MADV_POPULATE_READ/WRITE).
+        """
+    def protect(self, prot: int, start: int = 0, length: int | None = None) -> None:
+        """
+        mprotect() a range.
+        """
+    def read(self, n: int | None = None) -> bytes:
+        """
+        Read up to n bytes (all if None) from the position.
+        """
+    def read_byte(self) -> int:
+        """
+        Read one byte, as an int.
+        """
+    def readline(self) -> bytes:
+        """
+        Read through the next newline.
+        """
+    def residency(self) -> numpy.typing.NDArray[numpy.bool]:
+        """
+        mincore(): one bool per page, True if resident.
+        """
+    def resize(self, newsize: int) -> None:
+        """
+        Resize the mapping, and its file.
+        """
+    def rfind(self, sub: typing_extensions.Buffer, start: int | None = None, end: int | None = None) -> int:
+        """
+        The highest index of sub in [start, end), or -1.
+        """
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """
+        Move the position (whence: 0 start, 1 current, 2 end); return it.
+        """
+    def seekable(self) -> bool:
+        """
+        True: mappings can seek.
+        """
+    def set_name(self, name: str) -> None:
+        """
+        Name anonymous memory in /proc/PID/maps.
+        """
+    def size(self) -> int:
+        """
+        The size of the file (of the memory if anonymous).
+        """
+    def sync(self, start: int = 0, length: int | None = None, *, flags: int = 4) -> None:
+        """
+        msync() a range.
+        """
+    def tell(self) -> int:
+        """
+        The position.
+        """
+    def unlock(self, start: int = 0, length: int | None = None) -> None:
+        """
+        munlock() a range.
+        """
+    def write(self, bytes: typing_extensions.Buffer) -> int:
+        """
+        Write bytes at the position; return how many.
+        """
+    def write_byte(self, byte: int) -> None:
+        """
+        Write one byte at the position.
+        """
+    @property
+    def access(self) -> int:
+        """
+        The ACCESS_ mode.
+        """
+    @property
+    def address(self) -> int:
+        """
+        The address of the first byte.
+        """
+    @property
+    def anonymous(self) -> bool:
+        """
+        Whether no file backs it.
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        Whether close() was called.
+        """
+    @property
+    def exports(self) -> int:
+        """
+        How many buffers and calls point into the mapping.
+        """
+    @property
+    def flags(self) -> int:
+        """
+        The MAP_ flags used.
+        """
+    @property
+    def length(self) -> int:
+        """
+        The length in bytes.
+        """
+    @property
+    def offset(self) -> int:
+        """
+        The file offset mapped.
+        """
+    @property
+    def prot(self) -> int:
+        """
+        The protection of every page.
+        """
+    @property
+    def shared(self) -> bool:
+        """
+        Whether writes are shared.
+        """
+def default_huge_page_size() -> int:
+    """
+    The default huge page size in bytes, or 0.
+    """
+def huge_page_sizes() -> list[int]:
+    """
+    The huge page sizes the kernel offers, in bytes, ascending.
+    """
+def map_anonymous(length: int, shared: bool, prot: int, flags: int) -> Mapping:
+    """
+    Map anonymous memory; `flags` adds MAP_ flags.
+    """
+def map_fd(fd: int, mode: str, length: int | None, offset: int, flags: int) -> Mapping:
+    """
+    Map a file by descriptor, with a numpy.memmap mode.
+    """
+def map_path(path: bytes, mode: str, length: int | None, offset: int, flags: int) -> Mapping:
+    """
+    Map a file by (fs-encoded) path, with a numpy.memmap mode.
+    """
+ACCESS_COPY: int = 3
+ACCESS_DEFAULT: int = 0
+ACCESS_READ: int = 1
+ACCESS_WRITE: int = 2
+ALLOCATIONGRANULARITY: int = 4096
+MADV_COLD: int = 20
+MADV_COLLAPSE: int = 25
+MADV_DODUMP: int = 17
+MADV_DOFORK: int = 11
+MADV_DONTDUMP: int = 16
+MADV_DONTFORK: int = 10
+MADV_DONTNEED: int = 4
+MADV_DONTNEED_LOCKED: int = 24
+MADV_FREE: int = 8
+MADV_GUARD_INSTALL: int = 102
+MADV_GUARD_REMOVE: int = 103
+MADV_HUGEPAGE: int = 14
+MADV_HWPOISON: int = 100
+MADV_KEEPONFORK: int = 19
+MADV_MERGEABLE: int = 12
+MADV_NOHUGEPAGE: int = 15
+MADV_NORMAL: int = 0
+MADV_PAGEOUT: int = 21
+MADV_POPULATE_READ: int = 22
+MADV_POPULATE_WRITE: int = 23
+MADV_RANDOM: int = 1
+MADV_REMOVE: int = 9
+MADV_SEQUENTIAL: int = 2
+MADV_SOFT_OFFLINE: int = 101
+MADV_UNMERGEABLE: int = 13
+MADV_WILLNEED: int = 3
+MADV_WIPEONFORK: int = 18
+MAP_32BIT: int = 64
+MAP_ANON: int = 32
+MAP_ANONYMOUS: int = 32
+MAP_DENYWRITE: int = 2048
+MAP_DROPPABLE: int = 8
+MAP_EXECUTABLE: int = 4096
+MAP_FIXED_NOREPLACE: int = 1048576
+MAP_HUGETLB: int = 262144
+MAP_HUGE_1GB: int = 2013265920
+MAP_HUGE_2MB: int = 1409286144
+MAP_HUGE_MASK: int = 63
+MAP_HUGE_SHIFT: int = 26
+MAP_LOCKED: int = 8192
+MAP_NONBLOCK: int = 65536
+MAP_NORESERVE: int = 16384
+MAP_POPULATE: int = 32768
+MAP_PRIVATE: int = 2
+MAP_SHARED: int = 1
+MAP_SHARED_VALIDATE: int = 3
+MAP_STACK: int = 131072
+MAP_SYNC: int = 524288
+MS_ASYNC: int = 1
+MS_INVALIDATE: int = 2
+MS_SYNC: int = 4
+PAGESIZE: int = 4096
+PROT_EXEC: int = 4
+PROT_NONE: int = 0
+PROT_READ: int = 1
+PROT_WRITE: int = 2

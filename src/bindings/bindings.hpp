@@ -1,0 +1,130 @@
+// Included first by every binding file: pybind11, the argument types that
+// convert like the CPython argument parser, and the register_<area>()
+// functions that module.cpp wires together.
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <span>
+
+namespace py = pybind11;
+
+namespace memshare {
+class Mapping;
+}
+
+namespace memshare::bindings {
+
+// An integer argument converted as PyArg_Parse's "n" format converts it:
+// anything with __index__, OverflowError past the range of Py_ssize_t.  The
+// mmap module parses its arguments so, and memshare raises what it raises.
+struct index_arg {
+    Py_ssize_t value;
+};
+
+// The same for the "i" format: a C int.
+struct int_arg {
+    int value;
+};
+
+// A contiguous buffer borrowed from a Python object for the duration of a
+// call, as the "y*" format borrows it: TypeError for str, BufferError for a
+// non-contiguous buffer.
+class borrowed_bytes {
+public:
+    explicit borrowed_bytes(py::handle object);
+    ~borrowed_bytes() { PyBuffer_Release(&view_); }
+    borrowed_bytes(const borrowed_bytes&) = delete;
+    borrowed_bytes& operator=(const borrowed_bytes&) = delete;
+
+    [[nodiscard]] std::span<const std::byte> bytes() const noexcept {
+        return {static_cast<const std::byte*>(view_.buf),
+                static_cast<std::size_t>(view_.len)};
+    }
+
+private:
+    Py_buffer view_{};
+};
+
+// A bytes-like argument, borrowed for the call as by a borrowed_bytes.
+struct bytes_arg {
+    std::span<const std::byte> bytes;
+};
+
+void register_errors(py::module_& m);
+void register_constants(py::module_& m);
+void register_mapping(py::module_& m);
+// The file-like and sequence methods of mmap.mmap, for register_mapping().
+void bind_mapping_io(py::class_<Mapping>& cls);
+
+// Sets the Python error for the C++ exception being handled.  For C slots,
+// which must not let an exception escape.
+void set_error_from_current_exception() noexcept;
+
+// A new bytes object holding a copy of `from`, a span of `self`.
+py::bytes bytes_from(Mapping& self, std::span<const std::byte> from);
+
+// Gives the Mapping type its C slots: the buffer protocol, which counts
+// exports and releases (pybind11's buffer support cannot), and subscripts
+// and len(), which must be as cheap as mmap's.
+void enable_mapping_slots(PyHeapTypeObject* heap_type);
+
+} // namespace memshare::bindings
+
+namespace pybind11::detail {
+
+template <>
+struct type_caster<memshare::bindings::index_arg> {
+    PYBIND11_TYPE_CASTER(memshare::bindings::index_arg, const_name("int"));
+
+    bool load(handle source, bool /*convert*/) {
+        const Py_ssize_t result = PyNumber_AsSsize_t(source.ptr(), PyExc_OverflowError);
+        if (result == -1 && PyErr_Occurred() != nullptr) {
+            throw error_already_set();
+        }
+        value.value = result;
+        return true;
+    }
+};
+
+template <>
+struct type_caster<memshare::bindings::int_arg> {
+    PYBIND11_TYPE_CASTER(memshare::bindings::int_arg, const_name("int"));
+
+    bool load(handle source, bool /*convert*/) {
+        const long result = PyLong_AsLong(source.ptr());
+        if (result == -1 && PyErr_Occurred() != nullptr) {
+            throw error_already_set();
+        }
+        if (result > std::numeric_limits<int>::max() ||
+            result < std::numeric_limits<int>::min()) {
+            PyErr_SetString(PyExc_OverflowError,
+                            result > 0 ? "signed integer is greater than maximum"
+                                       : "signed integer is less than minimum");
+            throw error_already_set();
+        }
+        value.value = static_cast<int>(result);
+        return true;
+    }
+};
+
+template <>
+struct type_caster<memshare::bindings::bytes_arg> {
+    PYBIND11_TYPE_CASTER(memshare::bindings::bytes_arg,
+                         const_name("typing_extensions.Buffer"));
+
+    bool load(handle source, bool /*convert*/) {
+        borrowed_.emplace(source);
+        value.bytes = borrowed_->bytes();
+        return true;
+    }
+
+private:
+    std::optional<memshare::bindings::borrowed_bytes> borrowed_;
+};
+
+} // namespace pybind11::detail

@@ -1,0 +1,23 @@
+// The _core extension module: it only wires the register_<area>() functions.
+#include "bindings.hpp"
+
+#include <memshare/blocking.hpp>
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "memshare's C++ core: memory mappings and the Linux calls on them.";
+
+    namespace bindings = memshare::bindings;
+    bindings::register_errors(m);
+    bindings::register_constants(m);
+    bindings::register_mapping(m);
+
+    // Let other Python threads run while the core blocks.
+    memshare::set_blocking_runner([](void (*call)(void*), void* context) {
+        if (PyGILState_Check() == 0) {
+            call(context);
+            return;
+        }
+        const py::gil_scoped_release released;
+        call(context);
+    });
+}

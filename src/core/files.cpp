@@ -1,0 +1,27 @@
+#include "files.hpp"
+
+#include <memshare/error.hpp>
+
+#include <unistd.h>
+
+#include <array>
+
+namespace memshare::detail {
+
+struct stat stat_of(int fd, const std::string& target) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) {
+        throw_errno("fstat", target);
+    }
+    return st;
+}
+
+std::string path_of(int fd) {
+    std::array<char, 4096> path{};
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = ::readlink(link.c_str(), path.data(), path.size() - 1);
+    return n > 0 ? std::string(path.data(), static_cast<std::size_t>(n))
+                 : "fd " + std::to_string(fd);
+}
+
+} // namespace memshare::detail

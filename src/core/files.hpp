@@ -1,0 +1,16 @@
+// Small helpers on file descriptors.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+namespace memshare::detail {
+
+// fstat(), throwing os_error naming `target`.
+struct stat stat_of(int fd, const std::string& target);
+
+// The path behind a descriptor (from /proc/self/fd), so errors name the file.
+std::string path_of(int fd);
+
+} // namespace memshare::detail

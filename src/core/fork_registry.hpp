@@ -1,0 +1,13 @@
+// Regions with MADV_DONTFORK pages.  A forked child does not inherit those
+// pages, so any pointer into them would fault there; after fork() the child
+// puts fresh zero pages in their place, with the same protection.
+#pragma once
+
+#include "region_state.hpp"
+
+namespace memshare::detail {
+
+void fork_registry_add(region_state& state);
+void fork_registry_remove(region_state& state) noexcept;
+
+} // namespace memshare::detail

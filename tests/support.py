@@ -1,0 +1,83 @@
+"""Helpers for tests that watch processes and the kernel's view of memory."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+START_METHODS = ["fork", "spawn", "forkserver"]
+
+
+def in_child(function: Callable[[], T]) -> T:
+    """Run `function` in a forked child and return its result or raise its
+    exception here.
+
+    For code that would kill the process if memshare got it wrong: a fault
+    in the child fails the test that asked, instead of the whole run.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_end)
+        try:
+            try:
+                outcome: tuple[str, object] = ("returned", function())
+            except BaseException as error:  # noqa: BLE001 - sent to the parent
+                outcome = ("raised", error)
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(outcome, pipe)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        pytest.fail(f"the child died of {signal.Signals(os.WTERMSIG(status)).name}")
+    kind, value = pickle.loads(data)
+    if kind == "raised":
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def smaps_entry(address: int, pid: int | str = "self") -> dict[str, int]:
+    """The numeric fields (in kB) of the /proc/PID/smaps entry holding
+    `address`."""
+    fields: dict[str, int] = {}
+    inside = False
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                start, end = (int(part, 16) for part in head.split("-"))
+                if inside:
+                    break
+                inside = start <= address < end
+            elif inside and line.split()[-1] == "kB":
+                fields[head.rstrip(":")] = int(line.split()[1])
+    if not inside:
+        raise LookupError(f"no mapping holds {address:#x}")
+    return fields
+
+
+def dirty_kib(address: int) -> int:
+    """How much of the mapping holding `address` is dirty, in kB."""
+    entry = smaps_entry(address)
+    return entry["Shared_Dirty"] + entry["Private_Dirty"]
+
+
+def maps_line(address: int) -> str:
+    """The /proc/self/maps line of the mapping holding `address`."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            start, end = (int(part, 16) for part in line.split()[0].split("-"))
+            if start <= address < end:
+                return line.rstrip("\n")
+    raise LookupError(f"no mapping holds {address:#x}")
