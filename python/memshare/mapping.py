@@ -15,6 +15,9 @@ import numpy.typing as npt
 
 from . import _core
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
 __all__ = ["Mapping", "map_anonymous", "map_file"]
 
 _ACCESS_NAMES = {
@@ -58,6 +61,15 @@ class Mapping(_core.Mapping):
         @overload
         def __getitem__(self, key: slice, /) -> bytes: ...
         def __getitem__(self, key: SupportsIndex | slice, /) -> int | bytes: ...
+        @overload
+        def __setitem__(self, key: SupportsIndex, value: SupportsIndex, /) -> None: ...
+        @overload
+        def __setitem__(self, key: slice, value: Buffer, /) -> None: ...
+        def __setitem__(
+            self, key: SupportsIndex | slice, value: SupportsIndex | Buffer, /
+        ) -> None: ...
+        def __delitem__(self, key: SupportsIndex | slice, /) -> None: ...
+        def __len__(self) -> int: ...
 
     # -- mmap.mmap's sequence behaviour ------------------------------------------
 
