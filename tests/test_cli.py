@@ -40,3 +40,16 @@ def test_version_and_usage() -> None:
     assert result.returncode == 2
     assert "required: COMMAND" in result.stderr
     assert "demo" in run("--help").stdout
+
+
+def test_a_reader_that_goes_away_ends_the_demo_quietly() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "memshare", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as demo:
+        assert demo.stdout is not None
+        demo.stdout.readline()
+        demo.stdout.close()
+        _, errors = demo.communicate(timeout=120)
+    assert b"Traceback" not in errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "demo":
-        return demo.run(sys.stdout)
+    try:
+        if args.command == "demo":
+            return demo.run(sys.stdout)
+    except BrokenPipeError:
+        # The reader went away (`... | head`).  Python flushes stdout at exit:
+        # point it at /dev/null so that flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
