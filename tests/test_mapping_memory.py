@@ -8,6 +8,9 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -477,3 +480,74 @@ def test_adopting_another_mapping() -> None:
     with pytest.raises(BufferError):
         ms.Mapping(second)
     view.release()
+
+
+# -- files that shrink under a mapping ----------------------------------------------------
+
+
+def test_accesses_past_a_truncated_file_raise_instead_of_sigbus(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_bytes(b"a" * (3 * PAGE))
+    m = ms.map_file(path)
+    os.truncate(path, PAGE)  # as another process might, after the mapping was made
+
+    def touch_past_the_end() -> list[str]:
+        messages = []
+        for access in (
+            lambda: m[2 * PAGE],
+            lambda: m[PAGE : PAGE + 10],
+            lambda: m[::PAGE],
+            lambda: m.read(),
+            lambda: m.readline(),
+            lambda: m.find(b"b"),
+            lambda: m.rfind(b"b"),
+            lambda: m.__setitem__(2 * PAGE, 1),
+            lambda: m.__setitem__(slice(PAGE, PAGE + 3), b"xyz"),
+            lambda: (m.seek(2 * PAGE), m.write(b"x")),
+            lambda: (m.seek(2 * PAGE), m.read_byte()),
+            lambda: m.move(2 * PAGE, 0, 10),
+        ):
+            m.seek(0)
+            with pytest.raises(OSError, match="truncated") as error:
+                access()
+            assert error.value.errno == errno.EFAULT
+            assert error.value.filename == str(path)
+            messages.append(str(error.value))
+        return messages
+
+    messages = in_child(touch_past_the_end)
+    assert f"byte {2 * PAGE} of the mapping" in messages[0]
+    assert m[:3] == b"aaa"  # the page still inside the file is fine
+    assert m.find(b"a", 0, PAGE) == 0
+
+
+def test_a_mapping_survives_another_shrinking_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_bytes(bytes(4 * PAGE))
+    reader, writer = ms.map_file(path), ms.map_file(path)
+    writer.resize(PAGE)
+
+    def read_all() -> int:
+        with pytest.raises(OSError, match="truncated"):
+            reader[:]
+        return reader[PAGE - 1]
+
+    assert in_child(read_all) == 0
+
+
+def test_faults_outside_memshare_calls_still_kill(tmp_path: Path) -> None:
+    # The guard covers memshare's own accesses; a memoryview reads without
+    # it, and its fault must not be swallowed into a silent wrong answer.
+    path = tmp_path / "data"
+    path.write_bytes(bytes(2 * PAGE))
+    code = (
+        "import os, sys, memshare as ms\n"
+        f"m = ms.map_file({str(path)!r})\n"
+        "view = memoryview(m)\n"
+        f"os.truncate({str(path)!r}, 1)\n"
+        f"print(view[{PAGE}])\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=False
+    )
+    assert child.returncode == -signal.SIGBUS

@@ -3,6 +3,8 @@
 // functions that module.cpp wires together.
 #pragma once
 
+#include <memshare/mapping.hpp>
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -12,10 +14,6 @@
 #include <span>
 
 namespace py = pybind11;
-
-namespace memshare {
-class Mapping;
-}
 
 namespace memshare::bindings {
 
@@ -65,8 +63,8 @@ void bind_mapping_io(py::class_<Mapping>& cls);
 // which must not let an exception escape.
 void set_error_from_current_exception() noexcept;
 
-// A new bytes object holding a copy of `from`, a span of `self`.
-py::bytes bytes_from(Mapping& self, std::span<const std::byte> from);
+// A new bytes object holding a copy of `run`, bytes of `self`.
+py::bytes bytes_from(Mapping& self, const Mapping::byte_run& run);
 
 // Gives the Mapping type its C slots: the buffer protocol, which counts
 // exports and releases (pybind11's buffer support cannot), and subscripts

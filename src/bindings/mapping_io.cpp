@@ -97,14 +97,14 @@ void bind_position(py::class_<Mapping>& cls) {
 
 } // namespace
 
-py::bytes bytes_from(Mapping& self, std::span<const std::byte> from) {
+py::bytes bytes_from(Mapping& self, const Mapping::byte_run& run) {
     PyObject* bytes =
-        PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(from.size()));
+        PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(run.count));
     if (bytes == nullptr) {
         throw py::error_already_set();
     }
     auto result = py::reinterpret_steal<py::bytes>(bytes);
-    self.copy_out(from, reinterpret_cast<std::byte*>(PyBytes_AS_STRING(bytes)));
+    self.copy_out(run, reinterpret_cast<std::byte*>(PyBytes_AS_STRING(bytes)));
     return result;
 }
 

@@ -8,9 +8,6 @@
 
 #include <memshare/mapping.hpp>
 
-#include <string>
-#include <vector>
-
 namespace memshare::bindings {
 namespace {
 
@@ -56,57 +53,29 @@ std::size_t index_of(const Mapping& self, py::handle key) {
     return self.index(index);
 }
 
-// A slice resolved against the mapping: `count` bytes from `start`, `step`
-// apart, all within [low, low + extent).
-struct byte_slice {
-    Py_ssize_t start, step, count;
-
-    [[nodiscard]] std::size_t low() const {
-        return static_cast<std::size_t>(step > 0 ? start : start + (count - 1) * step);
-    }
-    [[nodiscard]] std::size_t extent() const {
-        return static_cast<std::size_t>((count - 1) * (step > 0 ? step : -step) + 1);
-    }
-    // Offset of item `i` from low().
-    [[nodiscard]] std::size_t at(Py_ssize_t i) const {
-        return static_cast<std::size_t>(start + i * step) - low();
-    }
-};
-
-byte_slice slice_of(const Mapping& self, py::handle key) {
-    byte_slice slice{};
+// A slice resolved against the mapping, as the bytes it names.
+Mapping::byte_run run_of(const Mapping& self, py::handle key) {
+    Py_ssize_t start = 0;
     Py_ssize_t stop = 0;
-    if (PySlice_Unpack(key.ptr(), &slice.start, &stop, &slice.step) < 0) {
+    Py_ssize_t step = 0;
+    if (PySlice_Unpack(key.ptr(), &start, &stop, &step) < 0) {
         throw py::error_already_set();
     }
-    slice.count = PySlice_AdjustIndices(static_cast<Py_ssize_t>(self.length()),
-                                        &slice.start, &stop, slice.step);
-    return slice;
+    const Py_ssize_t count = PySlice_AdjustIndices(
+        static_cast<Py_ssize_t>(self.length()), &start, &stop, step);
+    return {static_cast<std::size_t>(count > 0 ? start : 0), step,
+            static_cast<std::size_t>(count)};
 }
 
 py::object get_item(Mapping& self, py::handle key) {
     self.require_open();
     if (PyIndex_Check(key.ptr()) != 0) {
-        const std::size_t at = index_of(self, key);
-        return py::int_(std::to_integer<int>(self.readable(at, 1)[0]));
+        return py::int_(self.byte_at(index_of(self, key)));
     }
     if (!PySlice_Check(key.ptr())) {
         throw py::type_error("mmap indices must be integers");
     }
-    const byte_slice slice = slice_of(self, key);
-    if (slice.count <= 0) {
-        return py::bytes();
-    }
-    const auto from = self.readable(slice.low(), slice.extent());
-    if (slice.step == 1) {
-        return bytes_from(self, from);
-    }
-    std::string gathered(static_cast<std::size_t>(slice.count), '\0');
-    for (Py_ssize_t i = 0; i < slice.count; ++i) {
-        gathered[static_cast<std::size_t>(i)] =
-            std::to_integer<char>(from[slice.at(i)]);
-    }
-    return py::bytes(gathered);
+    return bytes_from(self, run_of(self, key));
 }
 
 void set_item(Mapping& self, py::handle key, py::handle value) {
@@ -123,31 +92,18 @@ void set_item(Mapping& self, py::handle key, py::handle value) {
         if (byte < 0 || byte > 255) {
             throw py::value_error("mmap item value must be in range(0, 256)");
         }
-        self.writable(at, 1)[0] = static_cast<std::byte>(byte);
+        self.set_byte(at, static_cast<std::uint8_t>(byte));
         return;
     }
     if (!PySlice_Check(key.ptr())) {
         throw py::type_error("mmap indices must be integer");
     }
-    const byte_slice slice = slice_of(self, key);
+    const Mapping::byte_run run = run_of(self, key);
     const borrowed_bytes data(value);
-    const auto source = data.bytes();
-    if (static_cast<Py_ssize_t>(source.size()) != slice.count) {
+    if (data.bytes().size() != run.count) {
         throw py::index_error("mmap slice assignment is wrong size");
     }
-    if (slice.count == 0) {
-        return;
-    }
-    const auto to = self.writable(slice.low(), slice.extent());
-    if (slice.step == 1) {
-        self.copy_in(to, source.data());
-        return;
-    }
-    // A copy first: the source may be a buffer of this same mapping.
-    const std::vector<std::byte> items(source.begin(), source.end());
-    for (Py_ssize_t i = 0; i < slice.count; ++i) {
-        to[slice.at(i)] = items[static_cast<std::size_t>(i)];
-    }
+    self.copy_in(run, data.bytes().data());
 }
 
 void delete_item(Mapping& self, py::handle key) {
@@ -157,7 +113,7 @@ void delete_item(Mapping& self, py::handle key) {
         throw py::type_error("mmap doesn't support item deletion");
     }
     if (PySlice_Check(key.ptr())) {
-        static_cast<void>(slice_of(self, key));
+        static_cast<void>(run_of(self, key));
         throw py::type_error("mmap object doesn't support slice deletion");
     }
     throw py::type_error("mmap indices must be integer");

@@ -1,6 +1,7 @@
 // A mapped window of memory that behaves like Python's mmap.mmap.
 #pragma once
 
+#include <memshare/fault_guard.hpp>
 #include <memshare/region.hpp>
 #include <memshare/unique_fd.hpp>
 
@@ -31,6 +32,14 @@ enum class file_mode { read, read_write, create, copy_on_write };
 class Mapping {
 public:
     class Pin;
+
+    // `count` bytes of the mapping from offset `start`, `step` apart (a
+    // resolved slice; contiguous when step is 1).
+    struct byte_run {
+        std::size_t start;
+        std::int64_t step;
+        std::size_t count;
+    };
 
     // What a buffer consumer gets: the bytes, and whether it may write them.
     struct exported_buffer {
@@ -84,18 +93,15 @@ public:
     [[nodiscard]] int exports() const noexcept { return exports_; }
 
     // -- the file-like interface of mmap.mmap ----------------------------------
+    // read(), readline() and write() return the bytes to copy (with
+    // copy_out() or copy_in()) and advance the position past them.
     [[nodiscard]] std::size_t tell() const;
     std::size_t seek(std::int64_t distance, int whence);
-    // Each returns the bytes to copy and advances the position past them.
-    std::span<const std::byte> read(std::optional<std::int64_t> count);
-    std::span<const std::byte> readline();
+    byte_run read(std::optional<std::int64_t> count);
+    byte_run readline();
     std::uint8_t read_byte();
-    std::span<std::byte> write(std::size_t count);
+    byte_run write(std::size_t count);
     void write_byte(std::uint8_t value);
-    // Copy between a span of this mapping (from read(), write(), readable()
-    // or writable()) and memory outside it; large copies run as blocking.
-    void copy_out(std::span<const std::byte> from, std::byte* to);
-    void copy_in(std::span<std::byte> to, const std::byte* from);
     [[nodiscard]] std::int64_t find(std::span<const std::byte> needle,
                                     std::optional<std::int64_t> start,
                                     std::optional<std::int64_t> end, bool reverse);
@@ -103,15 +109,18 @@ public:
     void flush(std::int64_t offset, std::optional<std::int64_t> size);
     void resize(std::int64_t new_length);
 
-    // -- indexing ---------------------------------------------------------------
+    // -- indexing and copying ---------------------------------------------------
     // The byte offset of `index`; negative indices count from the end.
     [[nodiscard]] std::size_t index(std::int64_t index) const;
     // Refuses (access_error) if the mapping was made read-only (ACCESS_READ).
     void require_modifiable() const;
-    // [start, start + count) after checking it may be read / written.
-    [[nodiscard]] std::span<const std::byte> readable(std::size_t start,
-                                                      std::size_t count) const;
-    [[nodiscard]] std::span<std::byte> writable(std::size_t start, std::size_t count);
+    [[nodiscard]] std::uint8_t byte_at(std::size_t offset);
+    void set_byte(std::size_t offset, std::uint8_t value);
+    // Copy the bytes of `run` out to `to`, or in from `from` (which may be
+    // memory of this mapping).  Each checks the protection first; a large
+    // copy runs as blocking; a SIGBUS becomes an os_error.
+    void copy_out(const byte_run& run, std::byte* to);
+    void copy_in(const byte_run& run, const std::byte* from);
 
     // -- beyond mmap.mmap: ranges are (start, length), length None = to the end --
     void protect(int prot, std::int64_t start, std::optional<std::int64_t> length);
@@ -163,6 +172,12 @@ private:
     void require_within(std::size_t start, std::size_t count) const;
     void require_readable(std::size_t begin, std::size_t end) const;
     void require_writable(std::size_t begin, std::size_t end) const;
+    // Runs `access` on the mapping's bytes [begin, end): as blocking when
+    // large, and turning a SIGBUS there into an os_error naming `what`.
+    template <class Access>
+    void touch(const char* what, std::size_t begin, std::size_t end, bool writing,
+               Access&& access);
+    [[noreturn]] void raise_fault(const char* what, const memory_fault& fault) const;
 
     Region region_;
     unique_fd fd_;
