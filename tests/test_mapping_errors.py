@@ -124,6 +124,8 @@ def test_bad_modes_and_paths(data_file: Path) -> None:
         ms.map_file(data_file, mode="rw")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="needs a size"):
         ms.map_file(data_file, mode="w+")
+    with pytest.raises(ValueError, match="larger than any file"):
+        ms.map_file(data_file, 2**62, offset=2**62, mode="w+")
     assert data_file.stat().st_size == 1000  # refused before the file was cut
     with pytest.raises(TypeError, match="not bool"):
         ms.map_file(True)
@@ -169,11 +171,23 @@ def test_unknown_arguments_to_memory_calls() -> None:
     for call in (m.protect, m.advise):
         with pytest.raises(ValueError, match="outside the mapping"):
             call(ms.PROT_READ, PAGE, 1)
-    for range_call in (m.sync, m.lock, m.unlock, m.populate):
+
+    def populate(start: int, length: int | None = None) -> None:
+        m.populate(False, start, length)
+
+    for range_call in (m.sync, m.lock, m.unlock, populate):
         with pytest.raises(ValueError, match="outside the mapping"):
             range_call(0, PAGE + 1)
-    with pytest.raises(ValueError, match="outside the mapping"):
-        m.lock(-1)
+    for extreme in (-(2**63), 2**63 - 1):
+        for range_call in (m.sync, m.lock, m.unlock, populate):
+            with pytest.raises(ValueError, match="outside the mapping"):
+                range_call(extreme)
+            with pytest.raises(ValueError, match="outside the mapping"):
+                range_call(0, extreme)
+        with pytest.raises(ValueError, match="outside the mapping"):
+            m.protect(ms.PROT_READ, extreme)
+    with pytest.raises(OverflowError):
+        m.sync(2**63)
 
 
 def test_every_call_on_a_closed_mapping_raises_value_error() -> None:

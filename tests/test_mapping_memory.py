@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import dirty_kib, in_child, maps_line
 
 import memshare as ms
@@ -112,6 +114,55 @@ def test_protect_splits_and_joins_page_ranges() -> None:
     m.protect(RW)
     m[2 * PAGE] = 1
     assert m.prot == RW
+
+
+PERMISSIONS = {ms.PROT_NONE: "---", ms.PROT_READ: "r--", RW: "rw-"}
+
+
+def test_protection_follows_any_sequence_of_protect_calls() -> None:
+    pages = 8
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, pages - 1),
+                st.integers(1, pages),
+                st.sampled_from(list(PERMISSIONS)),
+            ),
+            max_size=10,
+        )
+    )
+    def check(changes: list[tuple[int, int, int]]) -> None:
+        m = ms.map_anonymous(pages * PAGE, shared=False)
+        model = [RW] * pages
+        for first, count, prot in changes:
+            count = min(count, pages - first)
+            m.protect(prot, first * PAGE, count * PAGE)
+            model[first : first + count] = [prot] * count
+            for page, expected in enumerate(model):
+                address = m.address + page * PAGE
+                assert maps_line(address).split()[1][:3] == PERMISSIONS[expected]
+                readable = expected != ms.PROT_NONE
+                try:
+                    m[page * PAGE] = 1
+                    written = True
+                except TypeError:
+                    written = False
+                assert written == (expected == RW)
+                try:
+                    m[page * PAGE]
+                    read = True
+                except TypeError:
+                    read = False
+                assert read == readable
+            common = RW
+            for prot in model:
+                common &= prot
+            assert m.prot == common
+        m.close()
+
+    in_child(check)  # a wrong answer here would fault: keep it in a child
 
 
 def test_protect_needs_whole_pages() -> None:

@@ -27,12 +27,18 @@ Mapping::byte_range Mapping::checked_range(const char* what, std::int64_t start,
                                            std::optional<std::int64_t> length) const {
     require_open();
     const auto size = static_cast<std::int64_t>(length_);
+    const auto outside = [&](const std::string& range) {
+        return std::invalid_argument(std::string(what) + ": " + range +
+                                     " is outside the mapping of " +
+                                     std::to_string(size) + " bytes");
+    };
+    if (start < 0 || start > size) {
+        throw outside("start=" + std::to_string(start));
+    }
     const std::int64_t count = length.value_or(size - start);
-    if (start < 0 || count < 0 || start > size || count > size - start) {
-        throw std::invalid_argument(
-            std::string(what) + ": start=" + std::to_string(start) +
-            ", length=" + std::to_string(count) + " is outside the mapping of " +
-            std::to_string(size) + " bytes");
+    if (count < 0 || count > size - start) {
+        throw outside("start=" + std::to_string(start) +
+                      ", length=" + std::to_string(count));
     }
     return {static_cast<std::size_t>(start), static_cast<std::size_t>(start + count)};
 }

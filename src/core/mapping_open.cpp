@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
 #include <stdexcept>
 
 namespace memshare {
@@ -142,10 +143,7 @@ Mapping Mapping::map_window(int map_fd, unique_fd kept, const std::string& targe
 Mapping Mapping::from_path(const std::string& path, file_mode mode,
                            std::optional<std::int64_t> length, std::int64_t offset,
                            int extra_flags) {
-    if (mode == file_mode::create && !length) {
-        // Checked before open() truncates the file.
-        throw std::invalid_argument("mode \"w+\" needs a size to create the file with");
-    }
+    check_file_request(mode, length, offset, extra_flags); // before O_TRUNC
     int oflags = O_CLOEXEC;
     switch (mode) {
     case file_mode::read:
@@ -169,14 +167,14 @@ Mapping Mapping::from_path(const std::string& path, file_mode mode,
 Mapping Mapping::from_file_descriptor(int fd, file_mode mode,
                                       std::optional<std::int64_t> length,
                                       std::int64_t offset, int extra_flags) {
+    check_file_request(mode, length, offset, extra_flags);
     const std::string target = detail::path_of(fd);
     return map_file(unique_fd::duplicate(fd, target), target, mode, length, offset,
                     extra_flags);
 }
 
-Mapping Mapping::map_file(unique_fd fd, const std::string& target, file_mode mode,
-                          std::optional<std::int64_t> length, std::int64_t offset,
-                          int extra_flags) {
+void Mapping::check_file_request(file_mode mode, std::optional<std::int64_t> length,
+                                 std::int64_t offset, int extra_flags) {
     if (offset < 0) {
         throw std::invalid_argument("offset must not be negative, not " +
                                     std::to_string(offset));
@@ -185,16 +183,24 @@ Mapping Mapping::map_file(unique_fd fd, const std::string& target, file_mode mod
         throw std::invalid_argument("size must be positive, not " +
                                     std::to_string(*length));
     }
+    if (length && *length > std::numeric_limits<std::int64_t>::max() - offset) {
+        throw std::invalid_argument("offset + size is larger than any file");
+    }
+    if (mode == file_mode::create && !length) {
+        throw std::invalid_argument("mode \"w+\" needs a size to create the file with");
+    }
     if ((extra_flags & (MAP_TYPE | MAP_ANONYMOUS)) != 0) {
         throw std::invalid_argument("the mode chooses how a file is shared; extra "
                                     "flags may not include MAP_SHARED, MAP_PRIVATE "
                                     "or MAP_ANONYMOUS");
     }
+    check_map_flags(MAP_SHARED | extra_flags);
+}
+
+Mapping Mapping::map_file(unique_fd fd, const std::string& target, file_mode mode,
+                          std::optional<std::int64_t> length, std::int64_t offset,
+                          int extra_flags) {
     if (mode == file_mode::create) {
-        if (!length) {
-            throw std::invalid_argument("mode \"w+\" needs a size to create the file "
-                                        "with");
-        }
         if (::ftruncate(fd.get(), offset + *length) != 0) {
             throw_errno("ftruncate", target);
         }

@@ -153,6 +153,10 @@ private:
             std::int64_t offset, int flags, access_mode access);
     static Mapping map_anonymous(std::int64_t length, int flags, int prot,
                                  access_mode access);
+    // Every check on the arguments of a file mapping, made before the file
+    // is opened (and, for "w+", truncated).
+    static void check_file_request(file_mode mode, std::optional<std::int64_t> length,
+                                   std::int64_t offset, int extra_flags);
     static Mapping map_file(unique_fd fd, const std::string& target, file_mode mode,
                             std::optional<std::int64_t> length, std::int64_t offset,
                             int extra_flags);
