@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
@@ -29,12 +30,21 @@ struct int_arg {
     int value;
 };
 
+// An optional index_arg as the core takes it.
+inline std::optional<std::int64_t> value_of(const std::optional<index_arg>& arg) {
+    return arg ? std::optional<std::int64_t>(arg->value) : std::nullopt;
+}
+
 // A contiguous buffer borrowed from a Python object for the duration of a
 // call, as the "y*" format borrows it: TypeError for str, BufferError for a
 // non-contiguous buffer.
 class borrowed_bytes {
 public:
-    explicit borrowed_bytes(py::handle object);
+    explicit borrowed_bytes(py::handle object) {
+        if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_SIMPLE) != 0) {
+            throw py::error_already_set();
+        }
+    }
     ~borrowed_bytes() { PyBuffer_Release(&view_); }
     borrowed_bytes(const borrowed_bytes&) = delete;
     borrowed_bytes& operator=(const borrowed_bytes&) = delete;

@@ -58,12 +58,6 @@ bool raise_memshare_error(const std::exception_ptr& exception) {
 
 } // namespace
 
-borrowed_bytes::borrowed_bytes(py::handle object) {
-    if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_SIMPLE) != 0) {
-        throw py::error_already_set();
-    }
-}
-
 void register_errors(py::module_& /*m*/) {
     py::register_exception_translator([](std::exception_ptr exception) {
         if (exception && !raise_memshare_error(exception)) {

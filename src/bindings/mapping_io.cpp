@@ -9,10 +9,6 @@
 namespace memshare::bindings {
 namespace {
 
-std::optional<std::int64_t> value_of(const std::optional<index_arg>& arg) {
-    return arg ? std::optional<std::int64_t>(arg->value) : std::nullopt;
-}
-
 // find() or rfind(), which differ only in the direction of the search.
 auto finder(bool reverse) {
     return [reverse](Mapping& self, const bytes_arg& sub,

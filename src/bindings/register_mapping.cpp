@@ -16,10 +16,6 @@
 namespace memshare::bindings {
 namespace {
 
-std::optional<std::int64_t> value_of(const std::optional<index_arg>& arg) {
-    return arg ? std::optional<std::int64_t>(arg->value) : std::nullopt;
-}
-
 file_mode parse_mode(const std::string& mode) {
     // numpy.memmap's modes, short and long.
     if (mode == "r" || mode == "readonly") {
