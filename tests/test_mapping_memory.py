@@ -97,6 +97,27 @@ def test_inaccessible_pages_refuse_every_access() -> None:
     assert m[PAGE] == 0
 
 
+def test_a_mapping_made_inaccessible_exports_nothing() -> None:
+    for m in (
+        ms.map_anonymous(PAGE, prot=ms.PROT_NONE),
+        ms.Mapping(-1, PAGE, prot=ms.PROT_NONE),  # mmap.mmap would fault on a read
+    ):
+        assert m.prot == ms.PROT_NONE
+
+        def attempt(m: ms.Mapping = m) -> str:
+            with pytest.raises(TypeError, match="PROT_NONE"):
+                m[0]
+            with pytest.raises(TypeError, match="PROT_NONE"):
+                m.read(1)
+            with pytest.raises(BufferError, match="PROT_NONE"):
+                memoryview(m)
+            return "refused"
+
+        assert in_child(attempt) == "refused"
+        m.protect(ms.PROT_READ)
+        assert m[0] == 0
+
+
 def test_protect_splits_and_joins_page_ranges() -> None:
     m = ms.map_anonymous(4 * PAGE)
     m.protect(ms.PROT_READ, PAGE, 2 * PAGE)
