@@ -3,14 +3,18 @@ temp directory as it found them."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+import memshare as ms
 
 SHM = Path("/dev/shm")
 # multiprocessing removes its own pymp-* directory when the interpreter exits.
@@ -44,3 +48,12 @@ def _leaves_no_trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     )
     left += sorted(str(SHM / name) for name in _entries(SHM) - shm_before)
     assert not left, f"the test suite left these behind: {left}"
+
+
+@pytest.fixture
+def shm_name() -> Iterator[str]:
+    """A name no segment has, unlinked after the test whatever happened."""
+    name = f"memshare-test-{os.getpid()}-{secrets.token_hex(4)}"
+    yield name
+    with contextlib.suppress(FileNotFoundError):
+        ms.shm_unlink(name)

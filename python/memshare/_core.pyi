@@ -1,12 +1,12 @@
 """
-memshare's C++ core: memory mappings and the Linux calls on them.
+memshare's C++ core: memory mappings, shared memory and the Linux calls on them.
 """
 from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'default_huge_page_size', 'huge_page_sizes', 'map_anonymous', 'map_fd', 'map_path']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'add_seals', 'check_shm_name', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'open_segment', 'reserve', 'resize_segment', 'shm_open', 'shm_unlink']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -195,13 +195,91 @@ class Mapping:
         """
         Whether writes are shared.
         """
+class SegmentInfo:
+    """
+    A segment in /dev/shm.
+    """
+    @property
+    def created_ns(self) -> int | None:
+        """
+        When it was created (Unix time, ns), if recorded.
+        """
+    @property
+    def creator(self) -> int | None:
+        """
+        The creator's pid, if recorded.
+        """
+    @property
+    def creator_alive(self) -> bool | None:
+        """
+        Whether its creator still runs, if recorded.
+        """
+    @property
+    def gid(self) -> int:
+        ...
+    @property
+    def mapped_by(self) -> list[int]:
+        ...
+    @property
+    def memshare(self) -> bool:
+        """
+        Whether memshare created it (and recorded so).
+        """
+    @property
+    def mode(self) -> int:
+        ...
+    @property
+    def modified_ns(self) -> int:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def size(self) -> int:
+        ...
+    @property
+    def tracked(self) -> bool | None:
+        """
+        Whether it goes when its creator ends, if recorded.
+        """
+    @property
+    def uid(self) -> int:
+        ...
+def add_seals(fd: int, seals: int) -> None:
+    """
+    fcntl(F_ADD_SEALS).
+    """
+def check_shm_name(name: bytes) -> str:
+    """
+    The bare name, or ValueError.
+    """
+def create_segment(name: bytes | None, size: int, mode: int, reserve: bool, track: bool) -> tuple[str, Mapping]:
+    """
+    Create a segment; return its name and a Mapping of it.
+    """
 def default_huge_page_size() -> int:
     """
     The default huge page size in bytes, or 0.
     """
+def describe_segment(name: bytes) -> SegmentInfo:
+    """
+    One segment of /dev/shm.
+    """
+def format_bytes(size: typing.SupportsInt | typing.SupportsIndex) -> str:
+    """
+    A size as people read it: '4 KiB', '1.5 GiB'.
+    """
+def get_seals(fd: int) -> int:
+    """
+    fcntl(F_GET_SEALS).
+    """
 def huge_page_sizes() -> list[int]:
     """
     The huge page sizes the kernel offers, in bytes, ascending.
+    """
+def list_segments() -> list[SegmentInfo]:
+    """
+    Every segment in /dev/shm.
     """
 def map_anonymous(length: int, shared: bool, prot: int, flags: int) -> Mapping:
     """
@@ -215,11 +293,41 @@ def map_path(path: bytes, mode: str, length: int | None, offset: int, flags: int
     """
     Map a file by (fs-encoded) path, with a numpy.memmap mode.
     """
+def memfd_create(name: bytes, flags: int) -> int:
+    """
+    memfd_create(2); the caller owns the descriptor.
+    """
+def open_segment(name: bytes, readonly: bool) -> Mapping:
+    """
+    A Mapping of an existing segment.
+    """
+def reserve(fd: int, start: int, stop: int, name: str) -> None:
+    """
+    Allocate the bytes [start, stop) of a file now (fallocate).
+    """
+def resize_segment(fd: int, size: int, reserve: bool, name: str) -> None:
+    """
+    Set the size of a segment; growth is reserved if asked.
+    """
+def shm_open(name: bytes, flags: int, mode: int) -> int:
+    """
+    shm_open(3); the caller owns the descriptor.
+    """
+def shm_unlink(name: bytes) -> None:
+    """
+    shm_unlink(3).
+    """
 ACCESS_COPY: int = 3
 ACCESS_DEFAULT: int = 0
 ACCESS_READ: int = 1
 ACCESS_WRITE: int = 2
 ALLOCATIONGRANULARITY: int = 4096
+F_SEAL_EXEC: int = 32
+F_SEAL_FUTURE_WRITE: int = 16
+F_SEAL_GROW: int = 4
+F_SEAL_SEAL: int = 1
+F_SEAL_SHRINK: int = 2
+F_SEAL_WRITE: int = 8
 MADV_COLD: int = 20
 MADV_COLLAPSE: int = 25
 MADV_DODUMP: int = 17
@@ -268,6 +376,11 @@ MAP_SHARED: int = 1
 MAP_SHARED_VALIDATE: int = 3
 MAP_STACK: int = 131072
 MAP_SYNC: int = 524288
+MFD_ALLOW_SEALING: int = 2
+MFD_CLOEXEC: int = 1
+MFD_EXEC: int = 16
+MFD_HUGETLB: int = 4
+MFD_NOEXEC_SEAL: int = 8
 MS_ASYNC: int = 1
 MS_INVALIDATE: int = 2
 MS_SYNC: int = 4

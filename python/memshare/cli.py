@@ -3,11 +3,124 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from . import __version__, demo
+from ._core import format_bytes
+from .segments import Segment, clean_segments, segment, segments
+from .shm import shm_unlink
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{max(seconds, 0):.0f}s"
+
+
+def _creator(found: Segment) -> str:
+    if found.creator is None:
+        return "-"
+    return f"{found.creator} ({'alive' if found.creator_alive else 'gone'})"
+
+
+def _row(found: Segment) -> dict[str, str]:
+    return {
+        "NAME": found.name,
+        "SIZE": format_bytes(found.size),
+        "OWNER": found.owner,
+        "MODE": stat.filemode(stat.S_IFREG | found.mode)[1:],
+        "AGE": _age(found.age),
+        "MAPPED BY": ",".join(map(str, found.mapped_by)) or "-",
+        "CREATOR": _creator(found),
+    }
+
+
+def _table(rows: list[dict[str, str]], out: TextIO) -> None:
+    if not rows:
+        return
+    widths = {key: max(len(key), *(len(row[key]) for row in rows)) for key in rows[0]}
+    for line in [{key: key for key in rows[0]}, *rows]:
+        print(
+            "  ".join(value.ljust(widths[key]) for key, value in line.items()).rstrip(),
+            file=out,
+        )
+
+
+def _as_json(found: Segment) -> dict[str, object]:
+    return {**dataclasses.asdict(found), "age": found.age, "leftover": found.leftover}
+
+
+def _print_json(value: object, out: TextIO) -> None:
+    json.dump(value, out, indent=2)
+    print(file=out)
+
+
+def _ls(args: argparse.Namespace, out: TextIO) -> int:
+    found = segments()
+    if args.json:
+        _print_json([_as_json(s) for s in found], out)
+    elif found:
+        _table([_row(s) for s in found], out)
+    else:
+        print("/dev/shm holds no shared memory objects", file=out)
+    return 0
+
+
+def _info(args: argparse.Namespace, out: TextIO) -> int:
+    found = segment(args.name)
+    if args.json:
+        _print_json(_as_json(found), out)
+        return 0
+    details = {
+        **_row(found),
+        "SIZE": f"{found.size} bytes ({format_bytes(found.size)})",
+        "MADE BY MEMSHARE": "yes" if found.memshare else "no (or not recorded)",
+        "TRACKED": "-" if found.tracked is None else "yes" if found.tracked else "no",
+        "LEFTOVER": "yes" if found.leftover else "no",
+    }
+    width = max(map(len, details))
+    for key, value in details.items():
+        print(f"{key.lower():<{width}}  {value}", file=out)
+    return 0
+
+
+def _rm(args: argparse.Namespace, out: TextIO) -> int:
+    status = 0
+    for name in args.names:
+        try:
+            shm_unlink(name)
+        except (OSError, ValueError) as error:
+            print(f"memshare rm: {name}: {error}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _clean(args: argparse.Namespace, out: TextIO) -> int:
+    found = clean_segments(dry_run=args.dry_run)
+    if args.json:
+        _print_json([_as_json(s) for s in found], out)
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for leftover in found:
+        print(
+            f"{verb} {leftover.name} ({format_bytes(leftover.size)}, creator "
+            f"{leftover.creator} gone)",
+            file=out,
+        )
+    if not found:
+        print("no leftovers of dead creators", file=out)
+    return 0
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    return demo.run(out)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,22 +130,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
-        "demo",
-        help="show the four kinds of mapping with a real child process",
-        description="Show the four kinds of mapping with a real child process.",
+
+    def command(
+        name: str, run: Callable[..., int], help: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, help=help, description=help[0].upper() + help[1:] + "."
+        )
+        sub.set_defaults(run=run)
+        return sub
+
+    command("demo", _demo, "show the four kinds of mapping with a real child process")
+    ls = command("ls", _ls, "list the shared memory objects in /dev/shm")
+    ls.add_argument("--json", action="store_true", help="print JSON for scripts")
+    info = command("info", _info, "describe one shared memory object")
+    info.add_argument("name")
+    info.add_argument("--json", action="store_true", help="print JSON for scripts")
+    rm = command("rm", _rm, "remove shared memory objects by name")
+    rm.add_argument("names", nargs="+", metavar="NAME")
+    clean = command(
+        "clean", _clean, "remove the segments memshare made whose creator is gone"
     )
+    clean.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+    clean.add_argument("--json", action="store_true", help="print JSON for scripts")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            return demo.run(sys.stdout)
+        return int(args.run(args, sys.stdout))
     except BrokenPipeError:
         # The reader went away (`... | head`).  Python flushes stdout at exit:
         # point it at /dev/null so that flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
+    except (OSError, ValueError) as error:
+        print(f"memshare {args.command}: {error}", file=sys.stderr)
+        return 1

@@ -1,8 +1,8 @@
-"""The constants of ``<sys/mman.h>`` that memshare takes, named as the
-:mod:`mmap` module names them.
+"""The constants of ``<sys/mman.h>``, memfd and file seals that memshare
+takes, named as the :mod:`mmap` module and Linux name them.
 
-``MAP_*`` constants this kernel predates are still defined; a call that uses
-one fails with an ``OSError`` that names the Linux release it needs.
+Constants this kernel predates are still defined; a call that uses one fails
+with an ``OSError`` that names the Linux release it needs.
 """
 
 from . import _core
@@ -12,6 +12,12 @@ from ._core import (
     ACCESS_READ,
     ACCESS_WRITE,
     ALLOCATIONGRANULARITY,
+    F_SEAL_EXEC,
+    F_SEAL_FUTURE_WRITE,
+    F_SEAL_GROW,
+    F_SEAL_SEAL,
+    F_SEAL_SHRINK,
+    F_SEAL_WRITE,
     MADV_COLD,
     MADV_COLLAPSE,
     MADV_DODUMP,
@@ -59,6 +65,11 @@ from ._core import (
     MAP_SHARED_VALIDATE,
     MAP_STACK,
     MAP_SYNC,
+    MFD_ALLOW_SEALING,
+    MFD_CLOEXEC,
+    MFD_EXEC,
+    MFD_HUGETLB,
+    MFD_NOEXEC_SEAL,
     MS_ASYNC,
     MS_INVALIDATE,
     MS_SYNC,
@@ -75,6 +86,12 @@ __all__ = [
     "ACCESS_READ",
     "ACCESS_WRITE",
     "ALLOCATIONGRANULARITY",
+    "F_SEAL_EXEC",
+    "F_SEAL_FUTURE_WRITE",
+    "F_SEAL_GROW",
+    "F_SEAL_SEAL",
+    "F_SEAL_SHRINK",
+    "F_SEAL_WRITE",
     "MADV_COLD",
     "MADV_COLLAPSE",
     "MADV_DODUMP",
@@ -122,6 +139,11 @@ __all__ = [
     "MAP_SHARED_VALIDATE",
     "MAP_STACK",
     "MAP_SYNC",
+    "MFD_ALLOW_SEALING",
+    "MFD_CLOEXEC",
+    "MFD_EXEC",
+    "MFD_HUGETLB",
+    "MFD_NOEXEC_SEAL",
     "MS_ASYNC",
     "MS_INVALIDATE",
     "MS_SYNC",

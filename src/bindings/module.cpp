@@ -4,12 +4,14 @@
 #include <memshare/blocking.hpp>
 
 PYBIND11_MODULE(_core, m) {
-    m.doc() = "memshare's C++ core: memory mappings and the Linux calls on them.";
+    m.doc() = "memshare's C++ core: memory mappings, shared memory and the Linux calls "
+              "on them.";
 
     namespace bindings = memshare::bindings;
     bindings::register_errors(m);
     bindings::register_constants(m);
     bindings::register_mapping(m);
+    bindings::register_shm(m);
 
     // Let other Python threads run while the core blocks.
     memshare::set_blocking_runner([](void (*call)(void*), void* context) {

@@ -11,8 +11,8 @@
 namespace memshare::bindings {
 
 void register_constants(py::module_& m) {
-    for (const auto table :
-         {prot_constants(), map_constants(), msync_constants(), madvise_constants()}) {
+    for (const auto table : {prot_constants(), map_constants(), msync_constants(),
+                             madvise_constants(), memfd_constants()}) {
         for (const auto& [name, value] : table) {
             m.attr(name) = value;
         }
@@ -27,6 +27,8 @@ void register_constants(py::module_& m) {
           "The huge page sizes the kernel offers, in bytes, ascending.");
     m.def("default_huge_page_size", &default_huge_page_size,
           "The default huge page size in bytes, or 0.");
+    m.def("format_bytes", &format_bytes, py::arg("size"),
+          "A size as people read it: '4 KiB', '1.5 GiB'.");
 }
 
 } // namespace memshare::bindings

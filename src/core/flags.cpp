@@ -53,6 +53,20 @@ constexpr std::array msync_table{
     named_constant{"MS_INVALIDATE", MS_INVALIDATE},
 };
 
+constexpr std::array memfd_table{
+    named_constant{"MFD_CLOEXEC", MFD_CLOEXEC},
+    named_constant{"MFD_ALLOW_SEALING", MFD_ALLOW_SEALING},
+    named_constant{"MFD_HUGETLB", MFD_HUGETLB},
+    named_constant{"MFD_NOEXEC_SEAL", MFD_NOEXEC_SEAL},
+    named_constant{"MFD_EXEC", MFD_EXEC},
+    named_constant{"F_SEAL_SEAL", F_SEAL_SEAL},
+    named_constant{"F_SEAL_SHRINK", F_SEAL_SHRINK},
+    named_constant{"F_SEAL_GROW", F_SEAL_GROW},
+    named_constant{"F_SEAL_WRITE", F_SEAL_WRITE},
+    named_constant{"F_SEAL_FUTURE_WRITE", F_SEAL_FUTURE_WRITE},
+    named_constant{"F_SEAL_EXEC", F_SEAL_EXEC},
+};
+
 constexpr std::array advice_table{
     advice_info{"MADV_NORMAL", MADV_NORMAL, advice_effect::hint, "2.4"},
     advice_info{"MADV_RANDOM", MADV_RANDOM, advice_effect::hint, "2.4"},
@@ -149,6 +163,9 @@ std::span<const named_constant> msync_constants() noexcept {
 }
 std::span<const named_constant> madvise_constants() noexcept {
     return madvise_table;
+}
+std::span<const named_constant> memfd_constants() noexcept {
+    return memfd_table;
 }
 
 const advice_info* find_advice(int value) noexcept {

@@ -16,6 +16,8 @@ struct named_constant {
 [[nodiscard]] std::span<const named_constant> map_constants() noexcept;
 [[nodiscard]] std::span<const named_constant> msync_constants() noexcept;
 [[nodiscard]] std::span<const named_constant> madvise_constants() noexcept;
+// MFD_ flags of memfd_create and F_SEAL_ seals of fcntl(F_ADD_SEALS).
+[[nodiscard]] std::span<const named_constant> memfd_constants() noexcept;
 
 // What an advice does to the pages it names, which decides how memshare
 // checks a request before passing it on.

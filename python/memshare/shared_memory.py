@@ -1,0 +1,206 @@
+"""``SharedMemory``: :class:`multiprocessing.shared_memory.SharedMemory` as
+users wish it were."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import operator
+import weakref
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from . import _core
+from .mapping import Mapping
+from .shm import _encode
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["SharedMemory"]
+
+
+class SharedMemory:
+    """A named block of shared memory: a drop-in superset of
+    :class:`multiprocessing.shared_memory.SharedMemory`.
+
+    ``SharedMemory(create=True, size=n)`` makes a new block (with a random name
+    unless ``name`` is given); ``SharedMemory(name)`` attaches to one.  It has
+    the attributes, methods, pickling and errors of the standard library's,
+    with these differences:
+
+    * Attaching never removes the block.  A block created with ``track=True``
+      (the default) is removed when its creator ends, however it ends, even
+      by SIGKILL, and never while the creator runs.  ``track=False`` leaves it
+      until :meth:`unlink`.
+    * ``size`` is the size asked for, and the memory is reserved when the
+      block is made: a full ``/dev/shm`` fails here with ``OSError(ENOSPC)``,
+      not later with SIGBUS.  ``reserve=False`` makes a sparse block.
+    * ``readonly=True`` attaches for reading: :attr:`buf` is read-only.
+    * ``mode`` sets the permissions (default ``0o600``), whatever the umask.
+    * :meth:`resize` grows or shrinks the block; attached processes see the
+      new size at their next use of :attr:`size`, :attr:`buf` or
+      :attr:`mapping`.
+    * :attr:`mapping` is the :class:`memshare.Mapping` behind :attr:`buf`.
+    * It is a context manager: leaving the block closes it, and unlinks it
+      if this object created it.
+    * No warnings about "leaked" blocks, ever.
+    """
+
+    _name: str | None = None
+    _mapping: Mapping | None = None
+    _buf: memoryview | None = None
+    _created = False
+    _readonly = False
+
+    def __init__(
+        self,
+        name: str | None = None,
+        create: bool = False,
+        size: int = 0,
+        *,
+        track: bool = True,
+        readonly: bool = False,
+        mode: int = 0o600,
+        reserve: bool = True,
+    ) -> None:
+        size = operator.index(size)
+        if not size >= 0:
+            raise ValueError("'size' must be a positive integer")
+        if create:
+            if size == 0:
+                raise ValueError("'size' must be a positive number different from zero")
+            if readonly:
+                raise ValueError("a block is created writable; attach readonly=True")
+            encoded = None if name is None else _encode(name)
+            self._name, mapping = _core.create_segment(
+                encoded, size, mode, reserve, track
+            )
+        else:
+            if name is None:
+                raise ValueError("'name' can only be None if create=True")
+            encoded = _encode(name)
+            mapping = _core.open_segment(encoded, readonly)
+            self._name = _core.check_shm_name(encoded)
+        self._created = create
+        self._readonly = readonly
+        self._retired: weakref.WeakSet[Mapping] = weakref.WeakSet()
+        self._use(Mapping(mapping))
+
+    def _use(self, mapping: Mapping) -> None:
+        if self._mapping is not None:
+            # Views of the old mapping keep it alive; resize() checks them.
+            self._retired.add(self._mapping)
+        self._mapping = mapping
+        self._buf = memoryview(mapping)
+
+    def _current(self) -> Mapping:
+        """The mapping, remapped first if the block changed size."""
+        if self._mapping is None:
+            raise ValueError(f"SharedMemory {self._name!r} is closed")
+        size = self._mapping.size()
+        if size not in (0, len(self._mapping)):
+            mode = "r" if self._readonly else "r+"
+            self._use(Mapping(_core.map_fd(self._mapping.fileno(), mode, None, 0, 0)))
+        return self._mapping
+
+    def __del__(self) -> None:
+        # While views still use it, the mapping goes with the last of them.
+        with contextlib.suppress(OSError, BufferError):
+            self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (functools.partial(type(self), self.name, readonly=self._readonly), ())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, size={self.size})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+        if self._created:
+            self.unlink()
+
+    @property
+    def buf(self) -> memoryview | None:
+        """A memoryview of the block (``None`` once closed)."""
+        if self._mapping is not None:
+            self._current()
+        return self._buf
+
+    @property
+    def mapping(self) -> Mapping | None:
+        """The :class:`memshare.Mapping` of the block (``None`` once closed)."""
+        return None if self._mapping is None else self._current()
+
+    @property
+    def name(self) -> str:
+        """The name that identifies the block (without a leading "/")."""
+        assert self._name is not None
+        return self._name
+
+    @property
+    def size(self) -> int:
+        """The size in bytes: what the creator asked for, or resized to."""
+        if self._mapping is None:
+            raise ValueError(f"SharedMemory {self._name!r} is closed")
+        return len(self._current())
+
+    @property
+    def readonly(self) -> bool:
+        """Whether this object attached for reading only."""
+        return self._readonly
+
+    def resize(self, size: int, *, reserve: bool = True) -> None:
+        """Grow or shrink the block to ``size`` bytes.
+
+        Growth is reserved (see ``reserve`` of the constructor).  Attached
+        processes see the new size at their next use of :attr:`size`,
+        :attr:`buf` or :attr:`mapping`.  Shrinking is refused with
+        ``BufferError`` while a view in this process reaches past the new
+        end; views in other processes past the end fault when touched, so
+        shrink only what no other process still uses.
+        """
+        if self._readonly:
+            raise TypeError(
+                f"cannot resize {self._name!r}: it is attached readonly=True"
+            )
+        size = operator.index(size)
+        if size <= 0:
+            raise ValueError(f"size must be positive, not {size}")
+        mapping = self._current()
+        if size < len(mapping):
+            self._refuse_shrink_under_views(size)
+        _core.resize_segment(mapping.fileno(), size, reserve, self.name)
+        self._current()
+
+    def _refuse_shrink_under_views(self, size: int) -> None:
+        assert self._mapping is not None
+        assert self._buf is not None
+        own_view = 1 if self._buf.obj is self._mapping else 0
+        in_use = [m for m in self._retired if m.exports and len(m) > size]
+        if self._mapping.exports > own_view or in_use:
+            raise BufferError(
+                f"cannot shrink {self._name!r} to {size} bytes while views of it "
+                "reach past that"
+            )
+
+    def close(self) -> None:
+        """Close this object's access to the block; the block stays."""
+        if self._buf is not None:
+            self._buf.release()
+            self._buf = None
+        if self._mapping is not None:
+            self._mapping.close()
+            self._mapping = None
+
+    def unlink(self) -> None:
+        """Remove the block's name; processes using it keep their memory."""
+        _core.shm_unlink(_encode(self.name))
