@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import signal
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
+
+import memshare as ms
 
 T = TypeVar("T")
 
 START_METHODS = ["fork", "spawn", "forkserver"]
+
+
+class Recorder:
+    """Runs the steps of a scenario and writes down what each one did."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str, object]] = []
+
+    def __call__(self, label: str, step: Callable[[], object]) -> Any:
+        try:
+            value = step()
+        except Exception as error:  # noqa: BLE001 - every outcome is compared
+            self.log.append((label, "raises", self._error(error)))
+            return None
+        self.log.append((label, "returns", self._value(value)))
+        return value
+
+    @staticmethod
+    def _error(error: Exception) -> object:
+        # The first builtin class: memshare may raise a subclass that is
+        # also another builtin exception (KeyError and TypeError, say).
+        kind = next(c for c in type(error).__mro__ if c.__module__ == "builtins")
+        if isinstance(error, OSError):
+            return (kind.__name__, error.errno)
+        return kind.__name__
+
+    @staticmethod
+    def _value(value: object) -> object:
+        if isinstance(value, (mmap.mmap, ms.Mapping)):
+            return "<mapping>"
+        if isinstance(value, memoryview):
+            return ("memoryview", value.tobytes(), value.readonly)
+        return value
 
 
 def in_child(function: Callable[[], T]) -> T:

@@ -17,41 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import Recorder
 
 import memshare as ms
 
 PAGE = mmap.PAGESIZE
 Factory = Callable[..., Any]
-
-
-class Recorder:
-    """Runs the steps of a scenario and writes down what each one did."""
-
-    def __init__(self) -> None:
-        self.log: list[tuple[str, str, object]] = []
-
-    def __call__(self, label: str, step: Callable[[], object]) -> Any:
-        try:
-            value = step()
-        except Exception as error:  # noqa: BLE001 - every outcome is compared
-            self.log.append((label, "raises", self._error(error)))
-            return None
-        self.log.append((label, "returns", self._value(value)))
-        return value
-
-    @staticmethod
-    def _error(error: Exception) -> object:
-        if isinstance(error, OSError):
-            return (type(error).__name__, error.errno)
-        return type(error).__name__
-
-    @staticmethod
-    def _value(value: object) -> object:
-        if isinstance(value, (mmap.mmap, ms.Mapping)):
-            return "<mapping>"
-        if isinstance(value, memoryview):
-            return ("memoryview", value.tobytes(), value.readonly)
-        return value
 
 
 def make_file(directory: Path, content: bytes, name: str = "data") -> Path:

@@ -52,6 +52,7 @@ class SharedMemory:
     _buf: memoryview | None = None
     _created = False
     _readonly = False
+    _size = 0  # the last size seen: what size reports once closed
 
     def __init__(
         self,
@@ -93,6 +94,7 @@ class SharedMemory:
             self._retired.add(self._mapping)
         self._mapping = mapping
         self._buf = memoryview(mapping)
+        self._size = len(mapping)
 
     def _current(self) -> Mapping:
         """The mapping, remapped first if the block changed size."""
@@ -149,9 +151,9 @@ class SharedMemory:
     @property
     def size(self) -> int:
         """The size in bytes: what the creator asked for, or resized to."""
-        if self._mapping is None:
-            raise ValueError(f"SharedMemory {self._name!r} is closed")
-        return len(self._current())
+        if self._mapping is not None:
+            self._current()
+        return self._size
 
     @property
     def readonly(self) -> bool:
@@ -165,8 +167,9 @@ class SharedMemory:
         processes see the new size at their next use of :attr:`size`,
         :attr:`buf` or :attr:`mapping`.  Shrinking is refused with
         ``BufferError`` while a view in this process reaches past the new
-        end; views in other processes past the end fault when touched, so
-        shrink only what no other process still uses.
+        end; a shrink releases :attr:`buf` (take it again afterwards).  Views
+        in other processes past the end fault when touched, so shrink only
+        what no other process still uses.
         """
         if self._readonly:
             raise TypeError(
@@ -182,15 +185,24 @@ class SharedMemory:
         self._current()
 
     def _refuse_shrink_under_views(self, size: int) -> None:
-        assert self._mapping is not None
-        assert self._buf is not None
-        own_view = 1 if self._buf.obj is self._mapping else 0
-        in_use = [m for m in self._retired if m.exports and len(m) > size]
-        if self._mapping.exports > own_view or in_use:
+        mapping, own = self._mapping, self._buf
+        assert mapping is not None
+        old_views = [m for m in self._retired if m.exports and len(m) > size]
+        if mapping.exports > (own is not None) or old_views:
             raise BufferError(
                 f"cannot shrink {self._name!r} to {size} bytes while views of it "
                 "reach past that"
             )
+        if own is not None:
+            # Slices of buf share its buffer and hold the mapping without
+            # counting as exports of their own: release buf, and see.
+            own.release()
+            self._buf = memoryview(mapping)
+            if mapping.exports > 1:
+                raise BufferError(
+                    f"cannot shrink {self._name!r} to {size} bytes while slices "
+                    "of its buf reach past that"
+                )
 
     def close(self) -> None:
         """Close this object's access to the block; the block stays."""

@@ -168,7 +168,7 @@ void reserve(int fd, std::int64_t from, std::int64_t to, const std::string& targ
 
 void resize_segment(int fd, std::int64_t size, bool reserve_growth,
                     const std::string& target) {
-    struct stat st {};
+    struct stat st{};
     if (::fstat(fd, &st) != 0) {
         throw_errno("fstat", target);
     }
