@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -87,9 +88,23 @@ unique_fd start_reaper(const std::string& executable) {
     std::vector<char*> argv = {const_cast<char*>("memshare-reaper"),
                                const_cast<char*>("--creator"),
                                const_cast<char*>(creator.c_str()), nullptr};
+    // A session of its own from the start, before posix_spawn() returns:
+    // a signal to this process's group right after can no longer reach it.
+    // Default signal handling, and no blocked signals, whatever ours are.
+    posix_spawnattr_t attributes;
+    ::posix_spawnattr_init(&attributes);
+    sigset_t all;
+    sigset_t none;
+    ::sigfillset(&all);
+    ::sigemptyset(&none);
+    ::posix_spawnattr_setsigdefault(&attributes, &all);
+    ::posix_spawnattr_setsigmask(&attributes, &none);
+    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                                POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    const int err = ::posix_spawn(&pid, executable.c_str(), &actions, nullptr,
+    const int err = ::posix_spawn(&pid, executable.c_str(), &actions, &attributes,
                                   argv.data(), environ);
+    ::posix_spawnattr_destroy(&attributes);
     ::posix_spawn_file_actions_destroy(&actions);
     if (err != 0) {
         throw os_error(err, "posix_spawn", executable,

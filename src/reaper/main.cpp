@@ -31,16 +31,16 @@ struct identity {
     std::uint64_t inode;
 };
 
-// Leaves the caller's process tree: the first process exits (its parent
-// waits for it), and the second leads a session of its own, out of reach of
-// the terminal's and the creator's process group's signals.
+// Leaves the creator's process tree: the first process exits (the creator
+// waits for it) and the second lives on, the child of no one who waits for
+// it.  Both are in a session of their own (posix_spawn made it), out of reach
+// of the terminal's and the creator's process group's signals.
 void detach() {
-    if (::fork() != 0) {
-        ::_exit(0);
-    }
-    ::setsid();
     for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGPIPE, SIGTSTP}) {
         ::signal(signal, SIG_IGN);
+    }
+    if (::fork() != 0) {
+        ::_exit(0);
     }
 }
 
