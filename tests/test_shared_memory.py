@@ -354,6 +354,8 @@ def test_permission_denied(shm_name: str) -> None:
     def attach_as_someone_else() -> str:
         if os.getuid() == 0:
             os.setuid(65534)  # root may open anything; nobody may not
+        else:
+            os.chmod(f"/dev/shm/{shm_name}", 0)  # nor may its owner, then
         with pytest.raises(PermissionError, match="shm_open") as error:
             ms.SharedMemory(shm_name)
         return str(error.value.filename)
