@@ -312,3 +312,11 @@ def test_context_manager_closes_and_the_creator_unlinks(shm_name: str) -> None:
         assert shm.buf[0] == 1
     assert shm.buf is None
     assert not os.path.exists(f"/dev/shm/{shm_name}")
+    with ms.SharedMemory(shm_name, create=True, size=10) as shm:
+        shm.unlink()  # early: leaving the block is still fine
+    with (
+        pytest.raises(BufferError),
+        ms.SharedMemory(shm_name, create=True, size=10) as shm,
+    ):
+        view = memoryview(shm.mapping)  # noqa: F841 - still out when the block ends
+    assert not os.path.exists(f"/dev/shm/{shm_name}")  # unlinked all the same

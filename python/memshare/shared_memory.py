@@ -126,9 +126,13 @@ class SharedMemory:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.close()
-        if self._created:
-            self.unlink()
+        try:
+            self.close()
+        finally:
+            if self._created:
+                # The body may have unlinked it already.
+                with contextlib.suppress(FileNotFoundError):
+                    self.unlink()
 
     @property
     def buf(self) -> memoryview | None:
