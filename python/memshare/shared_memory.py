@@ -80,9 +80,7 @@ class SharedMemory:
         else:
             if name is None:
                 raise ValueError("'name' can only be None if create=True")
-            encoded = _encode(name)
-            mapping = _core.open_segment(encoded, readonly)
-            self._name = _core.check_shm_name(encoded)
+            self._name, mapping = _core.open_segment(_encode(name), readonly)
         self._created = create
         self._readonly = readonly
         self._retired: weakref.WeakSet[Mapping] = weakref.WeakSet()

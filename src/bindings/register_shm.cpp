@@ -104,9 +104,6 @@ void register_shm(py::module_& m) {
         [](const py::bytes& name) { memshare::shm_unlink(name_of(name)); },
         py::arg("name"), "shm_unlink(3).");
     m.def(
-        "check_shm_name", [](const py::bytes& name) { return name_of(name).bare(); },
-        py::arg("name"), "The bare name, or ValueError.");
-    m.def(
         "create_segment",
         [](const std::optional<py::bytes>& name, index_arg size, int_arg mode,
            bool reserve, bool track) {
@@ -135,9 +132,12 @@ void register_shm(py::module_& m) {
     m.def(
         "open_segment",
         [](const py::bytes& name, bool readonly) {
-            return map_segment(open_segment(name_of(name), readonly), readonly);
+            const shm_name chosen = name_of(name);
+            return std::pair(chosen.bare(),
+                             map_segment(open_segment(chosen, readonly), readonly));
         },
-        py::arg("name"), py::arg("readonly"), "A Mapping of an existing segment.");
+        py::arg("name"), py::arg("readonly"),
+        "Open an existing segment; return its name and a Mapping of it.");
     m.def(
         "reserve",
         [](int_arg fd, index_arg start, index_arg stop, const std::string& name) {

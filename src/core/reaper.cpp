@@ -1,3 +1,4 @@
+#include "files.hpp"
 #include "reaper_protocol.hpp"
 
 #include <memshare/error.hpp>
@@ -147,10 +148,7 @@ void set_reaper_executable(std::string path) {
 }
 
 void track_segment(const shm_name& name, int fd) {
-    struct stat st{};
-    if (::fstat(fd, &st) != 0) {
-        throw_errno("fstat", name.bare());
-    }
+    const struct stat st = detail::stat_of(fd, name.bare());
     const tracked_segment segment{st.st_dev, st.st_ino};
     install_fork_handlers();
     reaper_client& c = client();

@@ -1,3 +1,4 @@
+#include "files.hpp"
 #include "linux_abi.hpp"
 
 #include <memshare/blocking.hpp>
@@ -168,10 +169,7 @@ void reserve(int fd, std::int64_t from, std::int64_t to, const std::string& targ
 
 void resize_segment(int fd, std::int64_t size, bool reserve_growth,
                     const std::string& target) {
-    struct stat st{};
-    if (::fstat(fd, &st) != 0) {
-        throw_errno("fstat", target);
-    }
+    const struct stat st = detail::stat_of(fd, target);
     if (reserve_growth && size > st.st_size) {
         reserve(fd, st.st_size, size, target); // fallocate() extends the size too
     } else if (::ftruncate(fd, size) != 0) {
