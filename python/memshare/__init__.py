@@ -4,14 +4,32 @@ Memory mappings of the four kinds (private or shared, of a file or of
 anonymous memory) with the whole Linux interface to them, as
 :class:`Mapping`, a drop-in superset of :class:`mmap.mmap`; POSIX shared
 memory as :class:`SharedMemory` and :class:`ShareableList`, drop-in
-supersets of :mod:`multiprocessing.shared_memory`; memfd; and what is in
-/dev/shm.
+supersets of :mod:`multiprocessing.shared_memory`; memfd; what is in
+/dev/shm; and NumPy arrays in shared memory (:func:`zeros`, :func:`array`,
+...) that travel to multiprocessing workers as small handles, not copies.
 """
 
 from importlib.metadata import version as _version
 
-from . import constants
+from . import constants, pickling
 from ._core import default_huge_page_size, huge_page_sizes
+from .array import (
+    Backing,
+    array,
+    asarray,
+    attach,
+    backing,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    is_shared,
+    ones,
+    ones_like,
+    unlink,
+    zeros,
+    zeros_like,
+)
 from .constants import *
 from .mapping import Mapping, map_anonymous, map_file
 from .segments import Segment, clean_segments, segment, segments
@@ -20,24 +38,40 @@ from .shared_memory import SharedMemory
 from .shm import add_seals, get_seals, memfd_create, shm_open, shm_unlink
 
 __version__ = _version("memshare")
+pickling.register()
 
 __all__ = [
+    "Backing",
     "Mapping",
     "Segment",
     "ShareableList",
     "SharedMemory",
     "__version__",
     "add_seals",
+    "array",
+    "asarray",
+    "attach",
+    "backing",
     "clean_segments",
     "default_huge_page_size",
+    "empty",
+    "empty_like",
+    "full",
+    "full_like",
     "get_seals",
     "huge_page_sizes",
+    "is_shared",
     "map_anonymous",
     "map_file",
     "memfd_create",
+    "ones",
+    "ones_like",
     "segment",
     "segments",
     "shm_open",
     "shm_unlink",
+    "unlink",
+    "zeros",
+    "zeros_like",
 ]
 __all__ += constants.__all__

@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'add_seals', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'open_segment', 'reserve', 'resize_segment', 'shm_open', 'shm_unlink']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'add_seals', 'anonymous_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'reserve', 'resize_segment', 'shm_open', 'shm_unlink', 'take_descriptor']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -245,13 +245,42 @@ class SegmentInfo:
     @property
     def uid(self) -> int:
         ...
+class FileDescriptor:
+    """
+    A descriptor that memshare owns: closed with the object.
+    """
+    def __init__(self, fd: int) -> None:
+        """
+        Take ownership of `fd`.
+        """
+    def close(self) -> None:
+        """
+        Close it now.
+        """
+    def fileno(self) -> int:
+        """
+        The descriptor number.
+        """
+    def identity(self) -> tuple[int, int]:
+        """
+        (st_dev, st_ino): equal for descriptors of the same memory.
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        Whether it is closed.
+        """
 def add_seals(fd: int, seals: int) -> None:
     """
     fcntl(F_ADD_SEALS).
     """
-def create_segment(name: bytes | None, size: int, mode: int, reserve: bool, track: bool) -> tuple[str, Mapping]:
+def anonymous_memory(size: int) -> FileDescriptor:
     """
-    Create a segment; return its name and a Mapping of it.
+    A sealed memfd of `size` bytes, for arrays.
+    """
+def create_segment(name: bytes | None, size: int, mode: int, reserve: bool, track: bool, keep_fd: bool = True) -> tuple[str, Mapping, tuple[int, int]]:
+    """
+    Create a segment; return its name, a Mapping of it and its identity.
     """
 def default_huge_page_size() -> int:
     """
@@ -289,13 +318,21 @@ def map_path(path: bytes, mode: str, length: int | None, offset: int, flags: int
     """
     Map a file by (fs-encoded) path, with a numpy.memmap mode.
     """
+def map_shared(fd: int, length: int, readonly: bool) -> Mapping:
+    """
+    A shared Mapping of `fd` that keeps no descriptor of its own.
+    """
 def memfd_create(name: bytes, flags: int) -> int:
     """
     memfd_create(2); the caller owns the descriptor.
     """
-def open_segment(name: bytes, readonly: bool) -> tuple[str, Mapping]:
+def offer_descriptor(fd: int) -> tuple[bytes, bytes]:
     """
-    Open an existing segment; return its name and a Mapping of it.
+    Give this process's courier a duplicate of `fd`: (address, token).
+    """
+def open_segment(name: bytes, readonly: bool, keep_fd: bool = True) -> tuple[str, Mapping, tuple[int, int]]:
+    """
+    Open an existing segment; return its name, a Mapping of it and its identity.
     """
 def reserve(fd: int, start: int, stop: int, name: str) -> None:
     """
@@ -312,6 +349,10 @@ def shm_open(name: bytes, flags: int, mode: int) -> int:
 def shm_unlink(name: bytes) -> None:
     """
     shm_unlink(3).
+    """
+def take_descriptor(address: bytes, token: bytes) -> FileDescriptor:
+    """
+    Take a descriptor offered to a courier.
     """
 ACCESS_COPY: int = 3
 ACCESS_DEFAULT: int = 0

@@ -74,13 +74,13 @@ class SharedMemory:
             if readonly:
                 raise ValueError("a block is created writable; attach readonly=True")
             encoded = None if name is None else _encode(name)
-            self._name, mapping = _core.create_segment(
+            self._name, mapping, _ = _core.create_segment(
                 encoded, size, mode, reserve, track
             )
         else:
             if name is None:
                 raise ValueError("'name' can only be None if create=True")
-            self._name, mapping = _core.open_segment(_encode(name), readonly)
+            self._name, mapping, _ = _core.open_segment(_encode(name), readonly)
         self._created = create
         self._readonly = readonly
         self._retired: weakref.WeakSet[Mapping] = weakref.WeakSet()

@@ -2,40 +2,125 @@
 // and memshare.shm (in Python) document them.
 #include "bindings.hpp"
 
+#include <memshare/courier.hpp>
 #include <memshare/error.hpp>
 #include <memshare/reaper.hpp>
 #include <memshare/segments.hpp>
 #include <memshare/shm.hpp>
 
 #include <dlfcn.h>
+#include <sys/mman.h>
 
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace memshare::bindings {
 namespace {
 
-// memshare-reaper is installed next to this extension module.
-std::string reaper_next_to_module() {
+// memshare's helper executables are installed next to this extension module.
+std::string next_to_module(const char* helper) {
     Dl_info info{};
-    if (::dladdr(reinterpret_cast<void*>(&reaper_next_to_module), &info) == 0 ||
+    if (::dladdr(reinterpret_cast<void*>(&next_to_module), &info) == 0 ||
         info.dli_fname == nullptr) {
         return {};
     }
-    return (std::filesystem::path(info.dli_fname).parent_path() / "memshare-reaper")
-        .string();
+    return (std::filesystem::path(info.dli_fname).parent_path() / helper).string();
 }
 
 shm_name name_of(const py::bytes& name) {
     return shm_name(std::string(name));
 }
 
-Mapping map_segment(unique_fd fd, bool readonly) {
-    return Mapping::from_file_descriptor(
-        fd.get(), readonly ? file_mode::read : file_mode::read_write, std::nullopt, 0,
-        0);
+using segment_triple =
+    std::tuple<std::string, Mapping, std::pair<std::uint64_t, std::uint64_t>>;
+
+// A Mapping of a whole segment; with `keep_fd` it keeps a descriptor of its
+// own (for size() and resize()), which arrays do without.
+Mapping map_segment(const unique_fd& fd, bool readonly, bool keep_fd) {
+    if (keep_fd) {
+        return Mapping::from_file_descriptor(
+            fd.get(), readonly ? file_mode::read : file_mode::read_write, std::nullopt,
+            0, 0);
+    }
+    return Mapping::from_fd(fd.get(), 0, MAP_SHARED, PROT_READ | PROT_WRITE,
+                            readonly ? access_mode::read : access_mode::default_access,
+                            0, false);
+}
+
+// The name, a Mapping and the identity of a segment just opened.
+segment_triple segment_of(const shm_name& name, const unique_fd& fd, bool readonly,
+                          bool keep_fd) {
+    const file_identity id = identity_of(fd.get());
+    return {name.bare(), map_segment(fd, readonly, keep_fd),
+            std::pair(id.device, id.inode)};
+}
+
+void bind_file_descriptor(py::module_& m) {
+    py::class_<unique_fd>(m, "FileDescriptor",
+                          "A descriptor that memshare owns: closed with the object.")
+        .def(py::init([](int_arg fd) { return unique_fd(fd.value); }), py::arg("fd"),
+             "Take ownership of `fd`.")
+        .def(
+            "fileno",
+            [](const unique_fd& fd) {
+                if (!fd) {
+                    throw py::value_error("the descriptor is closed");
+                }
+                return fd.get();
+            },
+            "The descriptor number.")
+        .def(
+            "close", [](unique_fd& fd) { fd.reset(); }, "Close it now.")
+        .def_property_readonly(
+            "closed", [](const unique_fd& fd) { return !fd; }, "Whether it is closed.")
+        .def(
+            "identity",
+            [](const unique_fd& fd) {
+                const file_identity id = identity_of(fd.get());
+                return std::pair(id.device, id.inode);
+            },
+            "(st_dev, st_ino): equal for descriptors of the same memory.");
+    m.def(
+        "anonymous_memory",
+        [](index_arg size) { return create_anonymous_memory(size.value); },
+        py::arg("size"), "A sealed memfd of `size` bytes, for arrays.");
+    m.def(
+        "offer_descriptor",
+        [](int_arg fd) {
+            const descriptor_offer offer = memshare::offer_descriptor(fd.value);
+            return std::pair(
+                py::bytes(offer.address),
+                py::bytes(reinterpret_cast<const char*>(offer.token.data()),
+                          offer.token.size()));
+        },
+        py::arg("fd"),
+        "Give this process's courier a duplicate of `fd`: (address, token).");
+    m.def(
+        "take_descriptor",
+        [](const py::bytes& address, const py::bytes& token) {
+            descriptor_offer offer{std::string(address), {}};
+            const std::string key(token);
+            if (key.size() != offer.token.size()) {
+                throw py::value_error("a courier token has 16 bytes");
+            }
+            std::memcpy(offer.token.data(), key.data(), key.size());
+            return memshare::take_descriptor(offer);
+        },
+        py::arg("address"), py::arg("token"),
+        "Take a descriptor offered to a courier.");
+    m.def(
+        "map_shared",
+        [](int_arg fd, index_arg length, bool readonly) {
+            return Mapping::from_fd(
+                fd.value, length.value, MAP_SHARED, PROT_READ | PROT_WRITE,
+                readonly ? access_mode::read : access_mode::default_access, 0, false);
+        },
+        py::arg("fd"), py::arg("length"), py::arg("readonly"),
+        "A shared Mapping of `fd` that keeps no descriptor of its own.");
 }
 
 std::optional<py::int_> creator_of(const segment_info& info) {
@@ -89,7 +174,8 @@ void bind_segment_info(py::module_& m) {
 } // namespace
 
 void register_shm(py::module_& m) {
-    set_reaper_executable(reaper_next_to_module());
+    set_reaper_executable(next_to_module("memshare-reaper"));
+    set_courier_executable(next_to_module("memshare-courier"));
     m.def(
         "shm_open",
         [](const py::bytes& name, int_arg flags, int_arg mode) {
@@ -106,20 +192,19 @@ void register_shm(py::module_& m) {
     m.def(
         "create_segment",
         [](const std::optional<py::bytes>& name, index_arg size, int_arg mode,
-           bool reserve, bool track) {
+           bool reserve, bool track, bool keep_fd) {
             const segment_options options{size.value, static_cast<mode_t>(mode.value),
                                           reserve, track};
             if (name) {
                 const shm_name chosen = name_of(*name);
-                return std::pair(chosen.bare(),
-                                 map_segment(create_segment(chosen, options), false));
+                return segment_of(chosen, create_segment(chosen, options), false,
+                                  keep_fd);
             }
             for (;;) { // a random name, until one is free
                 const shm_name chosen = shm_name::random();
                 try {
-                    return std::pair(
-                        chosen.bare(),
-                        map_segment(create_segment(chosen, options), false));
+                    return segment_of(chosen, create_segment(chosen, options), false,
+                                      keep_fd);
                 } catch (const os_error& error) {
                     if (error.code().value() != EEXIST) {
                         throw;
@@ -128,16 +213,17 @@ void register_shm(py::module_& m) {
             }
         },
         py::arg("name"), py::arg("size"), py::arg("mode"), py::arg("reserve"),
-        py::arg("track"), "Create a segment; return its name and a Mapping of it.");
+        py::arg("track"), py::arg("keep_fd") = true,
+        "Create a segment; return its name, a Mapping of it and its identity.");
     m.def(
         "open_segment",
-        [](const py::bytes& name, bool readonly) {
+        [](const py::bytes& name, bool readonly, bool keep_fd) {
             const shm_name chosen = name_of(name);
-            return std::pair(chosen.bare(),
-                             map_segment(open_segment(chosen, readonly), readonly));
+            return segment_of(chosen, open_segment(chosen, readonly), readonly,
+                              keep_fd);
         },
-        py::arg("name"), py::arg("readonly"),
-        "Open an existing segment; return its name and a Mapping of it.");
+        py::arg("name"), py::arg("readonly"), py::arg("keep_fd") = true,
+        "Open an existing segment; return its name, a Mapping of it and its identity.");
     m.def(
         "reserve",
         [](int_arg fd, index_arg start, index_arg stop, const std::string& name) {
@@ -169,6 +255,7 @@ void register_shm(py::module_& m) {
         "get_seals", [](int_arg fd) { return get_seals(fd.value); }, py::arg("fd"),
         "fcntl(F_GET_SEALS).");
     bind_segment_info(m);
+    bind_file_descriptor(m);
 }
 
 } // namespace memshare::bindings

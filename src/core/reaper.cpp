@@ -1,16 +1,13 @@
 #include "files.hpp"
+#include "helper_process.hpp"
 #include "reaper_protocol.hpp"
 
 #include <memshare/error.hpp>
 #include <memshare/reaper.hpp>
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -20,8 +17,6 @@
 #include <mutex>
 #include <utility>
 #include <vector>
-
-extern char** environ;
 
 namespace memshare {
 namespace {
@@ -65,59 +60,20 @@ void install_fork_handlers() {
 // Starts a reaper reading the other end of a new socket pair, and returns
 // the end this process writes.
 unique_fd start_reaper(const std::string& executable) {
-    if (executable.empty()) {
-        throw os_error(ENOENT, "posix_spawn", "memshare-reaper",
-                       "the reaper's location was never set; use track=False");
-    }
     // A socket pair rather than a pipe: each record arrives as one message,
     // and sending to a reaper that is gone fails with EPIPE, not SIGPIPE.
     std::array<int, 2> ends{};
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends.data()) != 0) {
         throw_errno("socketpair");
     }
-    unique_fd read_end(ends[0]);
-    unique_fd write_end(ends[1]);
-
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, read_end.get(), 0);
-    ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    // Inheritable descriptors of this process are no business of the reaper.
-    ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    const std::string creator = std::to_string(::getpid());
-    std::vector<char*> argv = {const_cast<char*>("memshare-reaper"),
-                               const_cast<char*>("--creator"),
-                               const_cast<char*>(creator.c_str()), nullptr};
-    // A session of its own from the start, before posix_spawn() returns:
-    // a signal to this process's group right after can no longer reach it.
-    // Default signal handling, and no blocked signals, whatever ours are.
-    posix_spawnattr_t attributes;
-    ::posix_spawnattr_init(&attributes);
-    sigset_t all;
-    sigset_t none;
-    ::sigfillset(&all);
-    ::sigemptyset(&none);
-    ::posix_spawnattr_setsigdefault(&attributes, &all);
-    ::posix_spawnattr_setsigmask(&attributes, &none);
-    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
-                                                POSIX_SPAWN_SETSIGMASK);
-    pid_t pid = 0;
-    const int err = ::posix_spawn(&pid, executable.c_str(), &actions, &attributes,
-                                  argv.data(), environ);
-    ::posix_spawnattr_destroy(&attributes);
-    ::posix_spawn_file_actions_destroy(&actions);
-    if (err != 0) {
-        throw os_error(err, "posix_spawn", executable,
-                       "memshare-reaper removes tracked segments when their creator "
-                       "ends; reinstall memshare, or use track=False");
-    }
-    // The reaper forks and its first process exits at once, so that it is
-    // nobody's child here; waitpid() collects that first process.  ECHILD
-    // means a SIGCHLD handler of the program collected it already.
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return write_end;
+    unique_fd reaper_end(ends[0]);
+    unique_fd our_end(ends[1]);
+    detail::spawn_helper(executable,
+                         {"memshare-reaper", "--creator", std::to_string(::getpid())},
+                         {reaper_end.get(), -1, -1},
+                         "memshare-reaper removes tracked segments when their creator "
+                         "ends (use track=False to do without)");
+    return our_end;
 }
 
 void send(reaper_client& c, detail::reaper_op op, const std::string& name,

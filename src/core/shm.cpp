@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -42,6 +43,13 @@ std::string quoted(std::string_view name) {
 [[noreturn]] void bad_name(std::string_view name, const std::string& why) {
     throw std::invalid_argument("invalid shared memory name " + quoted(name) + ": " +
                                 why);
+}
+
+std::string descriptor_limit_hint() {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    return "this process has reached RLIMIT_NOFILE, " + std::to_string(limit.rlim_cur) +
+           " descriptors; each live anonymous shared array holds one";
 }
 
 std::string space_hint(std::int64_t bytes) {
@@ -190,8 +198,28 @@ unique_fd memfd_create(std::string_view name, unsigned flags) {
     const std::string text(name);
     unique_fd fd(::memfd_create(text.c_str(), flags));
     if (!fd) {
-        throw_errno("memfd_create", text);
+        const int err = errno;
+        throw os_error(err, "memfd_create", text,
+                       err == EMFILE ? descriptor_limit_hint() : std::string());
     }
+    return fd;
+}
+
+file_identity identity_of(int fd) {
+    const struct stat st = detail::stat_of(fd, {});
+    return {st.st_dev, st.st_ino};
+}
+
+unique_fd create_anonymous_memory(std::int64_t size) {
+    if (size <= 0) {
+        throw std::invalid_argument("size must be positive, not " +
+                                    std::to_string(size));
+    }
+    unique_fd fd = memfd_create("memshare", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (::ftruncate(fd.get(), size) != 0) {
+        throw_errno("ftruncate", "memfd:memshare");
+    }
+    add_seals(fd.get(), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
     return fd;
 }
 

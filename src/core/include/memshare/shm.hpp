@@ -64,6 +64,18 @@ void reserve(int fd, std::int64_t from, std::int64_t to, const std::string& targ
 // Sets the size of an open segment: growth is reserved if `reserve`.
 void resize_segment(int fd, std::int64_t size, bool reserve, const std::string& target);
 
+// What a descriptor refers to: equal identities are the same memory.
+struct file_identity {
+    std::uint64_t device;
+    std::uint64_t inode;
+};
+[[nodiscard]] file_identity identity_of(int fd);
+
+// Anonymous shared memory of `size` bytes for arrays: a memfd sealed against
+// shrinking and growing, so that no process holding it can truncate the
+// memory under another's mapping (which would make its accesses SIGBUS).
+[[nodiscard]] unique_fd create_anonymous_memory(std::int64_t size);
+
 // memfd_create(2): anonymous memory with a descriptor; names need not be
 // unique and appear only in /proc (as "/memfd:name").
 [[nodiscard]] unique_fd memfd_create(std::string_view name, unsigned flags);

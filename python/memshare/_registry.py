@@ -1,0 +1,126 @@
+"""The shared memory behind arrays in this process: which address ranges
+belong to which segment, so that an array, or any view of it, can be sent to
+another process as a handle to that segment rather than as its bytes."""
+
+from __future__ import annotations
+
+import bisect
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from .mapping import Mapping
+
+Identity = tuple[int, int]  # (st_dev, st_ino) of the memory
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the memory of a mapping comes from.
+
+    Anonymous memory is a memfd: ``fd`` keeps it, to send it to other
+    processes.  Named memory is a POSIX shared memory object: its name finds
+    it.  ``identity`` tells both apart from any other memory, and a named
+    segment from a later one of the same name.
+    """
+
+    kind: Literal["anonymous", "named"]
+    identity: Identity
+    name: str | None = None
+    fd: _core.FileDescriptor | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    start: int
+    end: int
+    mapping: weakref.ref[Mapping]
+    source: Source
+    readonly: bool
+
+
+_lock = threading.Lock()
+_starts: list[int] = []
+_entries: list[Entry] = []
+
+
+def _reset_lock_in_child() -> None:
+    # Another thread may have held the lock when this process forked.
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_lock_in_child)
+
+
+def add(mapping: Mapping, source: Source) -> None:
+    """Record `mapping` until it is gone (with the last array of it)."""
+    start = mapping.address
+    entry = Entry(
+        start,
+        start + len(mapping),
+        weakref.ref(mapping),
+        source,
+        readonly=mapping.access == _core.ACCESS_READ,
+    )
+    with _lock:
+        at = bisect.bisect(_starts, start)
+        _starts.insert(at, start)
+        _entries.insert(at, entry)
+    weakref.finalize(mapping, _remove, entry)
+
+
+def _remove(entry: Entry) -> None:
+    with _lock:
+        at = bisect.bisect_left(_starts, entry.start)
+        while at < len(_entries) and _starts[at] == entry.start:
+            if _entries[at] is entry:
+                del _starts[at], _entries[at]
+                return
+            at += 1
+
+
+def _bounds(array: npt.NDArray[np.generic]) -> tuple[int, int]:
+    low, high = _byte_bounds(array)
+    return int(low), int(high)
+
+
+try:
+    from numpy.lib.array_utils import byte_bounds as _byte_bounds
+except ImportError:  # NumPy 1
+    from numpy import byte_bounds as _byte_bounds  # type: ignore[attr-defined,no-redef]
+
+
+def find(array: npt.NDArray[np.generic]) -> tuple[Entry, Mapping] | None:
+    """The entry, and its live mapping, that holds every byte of `array`."""
+    low, high = _bounds(array)
+    with _lock:
+        at = bisect.bisect_right(_starts, low) - 1
+        if at < 0:
+            return None
+        entry = _entries[at]
+    mapping = entry.mapping()
+    if mapping is None or high > entry.end or mapping.closed:
+        return None
+    return entry, mapping
+
+
+def find_identity(identity: Identity, readonly: bool) -> Mapping | None:
+    """A live mapping of the memory `identity`, if this process has one."""
+    with _lock:
+        candidates = [e for e in _entries if e.source.identity == identity]
+    for entry in candidates:
+        mapping = entry.mapping()
+        if (
+            mapping is not None
+            and not mapping.closed
+            and (readonly or not entry.readonly)
+        ):
+            return mapping
+    return None

@@ -1,0 +1,164 @@
+"""Sending shared arrays between processes as handles.
+
+memshare registers a reducer for ``numpy.ndarray`` with multiprocessing's
+pickler (not with :mod:`pickle`, so ``pickle.dumps`` still copies the data).
+When multiprocessing sends an array (Process arguments, Pool, Queue, Pipe,
+concurrent.futures), the reducer looks its bytes up among the shared memory
+of this process.  If they lie in it, the array goes as a handle of a few
+hundred bytes: the segment, where the array is in it, its dtype, shape and
+strides.  Named memory goes by name.  Anonymous memory goes as its
+descriptor: to a process being started, with the process (as multiprocessing
+passes descriptors); otherwise through this process's courier (see
+``courier.hpp``), which keeps it until the receiver takes it, even if this
+process ends first.  Any other array pickles exactly as before.
+
+The receiver maps each segment once, however many arrays of it arrive, and
+keeps one descriptor per anonymous segment (to send it on), so thousands of
+arrays need no more descriptors than the segments behind them.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+from multiprocessing import context, reduction
+from typing import Any, Literal, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core, _registry
+from .mapping import Mapping
+from .shm import _encode
+
+__all__: list[str] = []
+
+
+class _Detachable(Protocol):
+    def detach(self) -> int | _core.FileDescriptor: ...
+
+
+class CourierOffer(NamedTuple):
+    """A descriptor waiting with a courier: where, and under which token."""
+
+    address: bytes
+    token: bytes
+
+    def detach(self) -> _core.FileDescriptor:
+        return _core.take_descriptor(self.address, self.token)
+
+
+def _transport(fd: _core.FileDescriptor) -> _Detachable:
+    if context.get_spawning_popen() is not None:
+        # Sent with a process being started: it inherits the descriptor.
+        return reduction.DupFd(fd.fileno())
+    return CourierOffer(*_core.offer_descriptor(fd.fileno()))
+
+
+Reference = (
+    tuple[Literal["anonymous"], _Detachable, _registry.Identity]
+    | tuple[Literal["named"], str, _registry.Identity]
+)
+
+
+def _descriptor_limit() -> str:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    open_now = len(os.listdir("/proc/self/fd"))
+    return (
+        f"this process has {open_now} descriptors open and RLIMIT_NOFILE is {soft}; "
+        "each live anonymous shared array holds one"
+    )
+
+
+def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
+    found = _registry.find(array)
+    if found is None:
+        return array.__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # as before memshare
+    entry, mapping = found
+    source = entry.source
+    reference: Reference
+    if source.kind == "anonymous":
+        assert source.fd is not None
+        try:
+            reference = ("anonymous", _transport(source.fd), source.identity)
+        except OSError as error:
+            raise OSError(
+                error.errno,
+                f"cannot send a shared array: {error.strerror} ({_descriptor_limit()})",
+            ) from error
+    else:
+        assert source.name is not None
+        reference = ("named", source.name, source.identity)
+    offset = array.__array_interface__["data"][0] - entry.start
+    readonly = not array.flags.writeable
+    return rebuild_ndarray, (
+        reference,
+        len(mapping),
+        offset,
+        array.shape,
+        array.strides,
+        array.dtype,
+        readonly,
+    )
+
+
+def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
+    kind, handle, identity = reference
+    if kind == "anonymous":
+        try:
+            taken = handle.detach()  # type: ignore[union-attr]
+        except (OSError, RuntimeError) as error:
+            # RuntimeError("received 0 items of ancdata") from multiprocessing
+            # means no descriptor fitted in this process.
+            raise OSError(
+                f"cannot receive a shared array: {error} ({_descriptor_limit()})"
+            ) from error
+        fd = (
+            taken
+            if isinstance(taken, _core.FileDescriptor)
+            else _core.FileDescriptor(taken)
+        )
+        mapping = _registry.find_identity(identity, readonly)
+        if mapping is not None:
+            return mapping  # fd closes: one descriptor per segment is enough
+        mapping = Mapping(_core.map_shared(fd.fileno(), length, False))
+        _registry.add(mapping, _registry.Source("anonymous", identity, fd=fd))
+        return mapping
+    mapping = _registry.find_identity(identity, readonly)
+    if mapping is not None:
+        return mapping
+    name, raw, found = _core.open_segment(_encode(str(handle)), readonly, keep_fd=False)
+    if found != identity:
+        raise ValueError(
+            f"the shared array's segment {name!r} was removed and made again since the "
+            "array was sent: its data is gone"
+        )
+    mapping = Mapping(raw)
+    _registry.add(mapping, _registry.Source("named", identity, name=name))
+    return mapping
+
+
+def rebuild_ndarray(
+    reference: Reference,
+    length: int,
+    offset: int,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    dtype: np.dtype[Any],
+    readonly: bool,
+) -> npt.NDArray[Any]:
+    mapping = _receive(reference, length, readonly)
+    # A memoryview as the buffer, so that the array holds an export of the
+    # mapping and the mapping cannot be closed under it.
+    array: npt.NDArray[Any] = np.ndarray(
+        shape, dtype, buffer=memoryview(mapping), offset=offset, strides=strides
+    )
+    if readonly:
+        array.flags.writeable = False
+    return array
+
+
+def register() -> None:
+    """Have multiprocessing send shared arrays as handles (done on import)."""
+    reduction.ForkingPickler.register(np.ndarray, reduce_ndarray)

@@ -1,0 +1,35 @@
+// Handing descriptors to processes that ask for them later, even after the
+// process that offered them has ended.
+//
+// Anonymous shared memory (a memfd) reaches another process only as a
+// descriptor, passed over a Unix socket.  The process that sends an array
+// may end before the receiver takes it (a worker that returns a result and
+// exits), so the descriptor is given to a courier: a helper process,
+// memshare-courier, started by the first offer of each process, in a session
+// of its own.  It keeps each descriptor under a random token until someone
+// takes it with that token, and serves for a while after its process ends.
+#pragma once
+
+#include <memshare/unique_fd.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace memshare {
+
+struct descriptor_offer {
+    std::string address;                // the courier's (abstract) socket
+    std::array<std::uint8_t, 16> token; // random: the key to the descriptor
+};
+
+// Where the memshare-courier executable is; set once, before offering.
+void set_courier_executable(std::string path);
+
+// Gives the courier of this process a duplicate of `fd`.
+[[nodiscard]] descriptor_offer offer_descriptor(int fd);
+
+// Takes the descriptor offered as `offer`, from any process.
+[[nodiscard]] unique_fd take_descriptor(const descriptor_offer& offer);
+
+} // namespace memshare
