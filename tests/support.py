@@ -7,6 +7,7 @@ import os
 import pickle
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -117,3 +118,18 @@ def maps_line(address: int) -> str:
             if start <= address < end:
                 return line.rstrip("\n")
     raise LookupError(f"no mapping holds {address:#x}")
+
+
+def helper_of(program: str, creator: int) -> int:
+    """The pid of memshare's helper `program` (memshare-reaper or
+    memshare-courier) that serves process `creator`."""
+    wanted = [program.encode(), b"--creator", str(creator).encode()]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[:3] == wanted:
+                return int(entry.name)
+    raise LookupError(f"no {program} serves {creator}")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import helper_of
 
 import memshare as ms
 
@@ -27,18 +28,6 @@ def memshare_command(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=TIMEOUT,
     )
-
-
-def reaper_of(creator: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if argv[:3] == [b"memshare-reaper", b"--creator", str(creator).encode()]:
-                return int(entry.name)
-    raise LookupError(f"no memshare-reaper serves {creator}")
 
 
 @pytest.fixture
@@ -61,7 +50,7 @@ def leftover(shm_name: str) -> Iterator[str]:
     )
     assert creator.stdout is not None
     assert creator.stdout.readline().strip() == "created"
-    os.kill(reaper_of(creator.pid), signal.SIGKILL)
+    os.kill(helper_of("memshare-reaper", creator.pid), signal.SIGKILL)
     creator.kill()
     creator.wait(TIMEOUT)
     creator.stdout.close()

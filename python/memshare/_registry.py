@@ -124,3 +124,14 @@ def find_identity(identity: Identity, readonly: bool) -> Mapping | None:
         ):
             return mapping
     return None
+
+
+def holds(identity: Identity, fd: int) -> bool:
+    """Whether this process keeps descriptor `fd` for the memory `identity`."""
+    with _lock:
+        return any(
+            e.source.identity == identity
+            and e.source.fd is not None
+            and e.source.fd.fileno() == fd
+            for e in _entries
+        )

@@ -19,9 +19,11 @@ arrays need no more descriptors than the segments behind them.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import resource
+import weakref
 from multiprocessing import context, reduction
 from typing import Any, Literal, NamedTuple, Protocol
 
@@ -49,10 +51,21 @@ class CourierOffer(NamedTuple):
         return _core.take_descriptor(self.address, self.token)
 
 
+# The descriptors already given to each process being started.  spawn refuses
+# a descriptor listed twice, so every view of one segment shares one entry.
+_given: weakref.WeakKeyDictionary[Any, dict[int, _Detachable]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _transport(fd: _core.FileDescriptor) -> _Detachable:
-    if context.get_spawning_popen() is not None:
+    popen = context.get_spawning_popen()
+    if popen is not None:
         # Sent with a process being started: it inherits the descriptor.
-        return reduction.DupFd(fd.fileno())
+        given = _given.setdefault(popen, {})
+        if fd.fileno() not in given:
+            given[fd.fileno()] = reduction.DupFd(fd.fileno())
+        return given[fd.fileno()]
     return CourierOffer(*_core.offer_descriptor(fd.fileno()))
 
 
@@ -63,11 +76,10 @@ Reference = (
 
 
 def _descriptor_limit() -> str:
+    # Said without opening anything: at the limit, /proc/self/fd cannot be listed.
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    open_now = len(os.listdir("/proc/self/fd"))
     return (
-        f"this process has {open_now} descriptors open and RLIMIT_NOFILE is {soft}; "
-        "each live anonymous shared array holds one"
+        f"RLIMIT_NOFILE is {soft}; each live anonymous shared array holds a descriptor"
     )
 
 
@@ -80,13 +92,8 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     reference: Reference
     if source.kind == "anonymous":
         assert source.fd is not None
-        try:
-            reference = ("anonymous", _transport(source.fd), source.identity)
-        except OSError as error:
-            raise OSError(
-                error.errno,
-                f"cannot send a shared array: {error.strerror} ({_descriptor_limit()})",
-            ) from error
+        # Failures name the limit they hit (the core says which).
+        reference = ("anonymous", _transport(source.fd), source.identity)
     else:
         assert source.name is not None
         reference = ("named", source.name, source.identity)
@@ -108,20 +115,25 @@ def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
     if kind == "anonymous":
         try:
             taken = handle.detach()  # type: ignore[union-attr]
-        except (OSError, RuntimeError) as error:
-            # RuntimeError("received 0 items of ancdata") from multiprocessing
-            # means no descriptor fitted in this process.
+        except RuntimeError as error:
+            # "received 0 items of ancdata" from multiprocessing: no
+            # descriptor fitted in this process.
             raise OSError(
-                f"cannot receive a shared array: {error} ({_descriptor_limit()})"
+                errno.EMFILE,
+                f"cannot receive a shared array: {error} ({_descriptor_limit()})",
             ) from error
+        mapping = _registry.find_identity(identity, readonly)
+        if mapping is not None:
+            # One descriptor per segment is enough: close this one, unless
+            # it is that one, inherited once for several arrays.
+            if isinstance(taken, int) and not _registry.holds(identity, taken):
+                os.close(taken)
+            return mapping  # a FileDescriptor closes itself
         fd = (
             taken
             if isinstance(taken, _core.FileDescriptor)
             else _core.FileDescriptor(taken)
         )
-        mapping = _registry.find_identity(identity, readonly)
-        if mapping is not None:
-            return mapping  # fd closes: one descriptor per segment is enough
         mapping = Mapping(_core.map_shared(fd.fileno(), length, False))
         _registry.add(mapping, _registry.Source("anonymous", identity, fd=fd))
         return mapping

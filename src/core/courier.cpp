@@ -1,5 +1,6 @@
 #include "courier_protocol.hpp"
 #include "descriptor_passing.hpp"
+#include "files.hpp"
 #include "helper_process.hpp"
 
 #include <memshare/courier.hpp>
@@ -7,7 +8,6 @@
 
 #include <pthread.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -70,13 +70,6 @@ socklen_t abstract_address(const std::string& name, sockaddr_un& address) {
     address.sun_family = AF_UNIX;
     std::memcpy(address.sun_path + 1, name.data(), name.size());
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-}
-
-std::string descriptor_limit_hint() {
-    rlimit limit{};
-    ::getrlimit(RLIMIT_NOFILE, &limit);
-    return "this process has reached RLIMIT_NOFILE, " + std::to_string(limit.rlim_cur) +
-           " descriptors";
 }
 
 // Starts this process's courier; the socket to it goes in `c`.
@@ -150,7 +143,7 @@ unique_fd receive_descriptor(int socket) {
     }
     if (got.truncated) {
         throw os_error(EMFILE, "recvmsg from memshare-courier", {},
-                       descriptor_limit_hint());
+                       detail::descriptor_limit_hint());
     }
     if (got.size == 0 || answer != detail::courier_ok || !fd) {
         throw os_error(ENOENT, "take from memshare-courier", {},
@@ -191,7 +184,8 @@ unique_fd take_descriptor(const descriptor_offer& offer) {
     unique_fd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!socket) {
         const int err = errno;
-        throw os_error(err, "socket", {}, err == EMFILE ? descriptor_limit_hint() : "");
+        throw os_error(err, "socket", {},
+                       err == EMFILE ? detail::descriptor_limit_hint() : "");
     }
     sockaddr_un address{};
     const socklen_t length = abstract_address(offer.address, address);

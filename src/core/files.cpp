@@ -2,6 +2,7 @@
 
 #include <memshare/error.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -22,6 +23,13 @@ std::string path_of(int fd) {
     const ssize_t n = ::readlink(link.c_str(), path.data(), path.size() - 1);
     return n > 0 ? std::string(path.data(), static_cast<std::size_t>(n))
                  : "fd " + std::to_string(fd);
+}
+
+std::string descriptor_limit_hint() {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    return "this process has reached RLIMIT_NOFILE, " + std::to_string(limit.rlim_cur) +
+           " descriptors; each live anonymous shared array holds one";
 }
 
 } // namespace memshare::detail

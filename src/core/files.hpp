@@ -13,4 +13,7 @@ struct stat stat_of(int fd, const std::string& target);
 // The path behind a descriptor (from /proc/self/fd), so errors name the file.
 std::string path_of(int fd);
 
+// What to add to an EMFILE error: the limit, and what holds descriptors.
+std::string descriptor_limit_hint();
+
 } // namespace memshare::detail

@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -43,13 +42,6 @@ std::string quoted(std::string_view name) {
 [[noreturn]] void bad_name(std::string_view name, const std::string& why) {
     throw std::invalid_argument("invalid shared memory name " + quoted(name) + ": " +
                                 why);
-}
-
-std::string descriptor_limit_hint() {
-    rlimit limit{};
-    ::getrlimit(RLIMIT_NOFILE, &limit);
-    return "this process has reached RLIMIT_NOFILE, " + std::to_string(limit.rlim_cur) +
-           " descriptors; each live anonymous shared array holds one";
 }
 
 std::string space_hint(std::int64_t bytes) {
@@ -200,7 +192,7 @@ unique_fd memfd_create(std::string_view name, unsigned flags) {
     if (!fd) {
         const int err = errno;
         throw os_error(err, "memfd_create", text,
-                       err == EMFILE ? descriptor_limit_hint() : std::string());
+                       err == EMFILE ? detail::descriptor_limit_hint() : std::string());
     }
     return fd;
 }

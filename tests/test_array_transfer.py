@@ -1,0 +1,365 @@
+"""Shared arrays sent to real processes, under fork, spawn and forkserver,
+through every channel multiprocessing and concurrent.futures offer: the
+receiver maps the same memory, writes are seen both ways, results come back
+by handle, and handles stay small."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from support import START_METHODS, helper_of, in_child
+
+import memshare as ms
+
+TIMEOUT = 60
+STRUCTURED = np.dtype([("id", "<i8"), ("pos", "<f4", (3,))])
+Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+def arrays(named: str) -> tuple[Arrays, Arrays]:
+    """Bases, and the views of them to send: every layout worth sending."""
+    plain, fortran = ms.zeros((8, 6)), ms.zeros((8, 6), order="F")
+    records, named_array = ms.zeros(10, STRUCTURED), ms.zeros((8, 6), name=named)
+    bases = {
+        "plain": plain,
+        "fortran": fortran,
+        "records": records,
+        "named": named_array,
+    }
+    views = {
+        "whole": plain,
+        "slice": plain[2:5],
+        "strided": plain[::2, 1::3],
+        "transposed": plain.T,
+        "fortran": fortran[:, 1:],
+        "records": records[::3],
+        "named": named_array[1:, :2],
+    }
+    return bases, views
+
+
+def touch(views: Arrays) -> tuple[dict[str, bool], np.ndarray[Any, Any], Arrays]:
+    """What a worker does: say whether each array is shared, write to it, and
+    send back a new shared array and a view of each."""
+    shared = {key: ms.is_shared(view) for key, view in views.items()}
+    for key, view in views.items():
+        if key == "records":
+            view["id"] = 7
+        else:
+            view[...] = 7
+    return shared, ms.full(3, 42.0), {key: view[:1] for key, view in views.items()}
+
+
+def check(bases: Arrays, views: Arrays, reply: Any) -> None:
+    shared, result, back = reply
+    assert shared == dict.fromkeys(views, True)
+    for key, view in views.items():
+        assert (view["id"] if key == "records" else view).min() == 7
+        assert np.shares_memory(back[key], view), f"{key} came back as a copy"
+    # Bytes outside every view were left alone.
+    assert bases["fortran"][0, 0] == 0
+    assert bases["records"]["id"][1] == 0
+    assert bases["named"][0, 0] == 0
+    np.testing.assert_array_equal(result, [42, 42, 42])
+    assert ms.is_shared(result)
+
+
+# -- the channels --------------------------------------------------------------------------
+
+
+def reply_through(conn: Connection, views: Arrays) -> None:
+    conn.send(touch(views))
+
+
+def serve_queue(requests: Any, replies: Any) -> None:
+    replies.put(touch(requests.get()))  # and exits at once: the courier keeps it
+
+
+def serve_pipe(conn: Connection) -> None:
+    conn.send(touch(conn.recv()))
+
+
+def via_process_arguments(ctx: Any, views: Arrays) -> Any:
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=reply_through, args=(child, views))
+    process.start()
+    assert parent.poll(TIMEOUT)
+    reply = parent.recv()
+    process.join(TIMEOUT)
+    return reply
+
+
+def via_queue(ctx: Any, views: Arrays) -> Any:
+    requests, replies = ctx.Queue(), ctx.Queue()
+    process = ctx.Process(target=serve_queue, args=(requests, replies))
+    process.start()
+    requests.put(views)
+    reply = replies.get(timeout=TIMEOUT)
+    process.join(TIMEOUT)
+    return reply
+
+
+def via_pipe(ctx: Any, views: Arrays) -> Any:
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=serve_pipe, args=(child,))
+    process.start()
+    parent.send(views)
+    assert parent.poll(TIMEOUT)
+    reply = parent.recv()
+    process.join(TIMEOUT)
+    return reply
+
+
+def via_pool_map(ctx: Any, views: Arrays) -> Any:
+    with ctx.Pool(2) as pool:
+        return pool.map(touch, [views])[0]
+
+
+def via_pool_imap(ctx: Any, views: Arrays) -> Any:
+    with ctx.Pool(2) as pool:
+        return next(pool.imap(touch, [views]))
+
+
+def via_pool_apply_async(ctx: Any, views: Arrays) -> Any:
+    with ctx.Pool(1, maxtasksperchild=1) as pool:  # the worker ends after the task
+        return pool.apply_async(touch, (views,)).get(TIMEOUT)
+
+
+def via_executor(ctx: Any, views: Arrays) -> Any:
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as executor:
+        return executor.submit(touch, views).result(TIMEOUT)
+
+
+CHANNELS = [
+    via_process_arguments,
+    via_queue,
+    via_pipe,
+    via_pool_map,
+    via_pool_imap,
+    via_pool_apply_async,
+    via_executor,
+]
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+@pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.__name__[4:])
+def test_arrays_travel_by_handle(
+    channel: Callable[[Any, Arrays], Any], method: str, shm_name: str
+) -> None:
+    bases, views = arrays(shm_name)
+    check(bases, views, channel(multiprocessing.get_context(method), views))
+
+
+def test_handles_are_small_and_received_once() -> None:
+    big = ms.zeros((2048, 2048))  # 32 MiB: the handle does not grow with it
+    for view in (big, big[::5, 3:], big.T, big[7]):
+        handle = ForkingPickler.dumps(view)
+        assert len(handle) < 1024
+        back = ForkingPickler.loads(handle)
+        assert np.shares_memory(back, big)
+        with pytest.raises(OSError, match="received once"):
+            ForkingPickler.loads(handle)
+
+
+def check_readonly(view: np.ndarray[Any, Any]) -> bool:
+    return bool(view.flags.writeable)
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_read_only_arrays_stay_read_only(method: str) -> None:
+    a = ms.zeros(10)
+    view = a[2:]
+    view.flags.writeable = False
+    with multiprocessing.get_context(method).Pool(1) as pool:
+        assert pool.apply(check_readonly, (view,)) is False
+        assert pool.apply(check_readonly, (a,)) is True
+
+
+# -- the sender's end ---------------------------------------------------------------------------
+
+
+def send_new_array_and_exit(
+    replies: Any, kill_courier: bool, named: str | None
+) -> None:
+    replies.put(ms.full((4, 4), 5.0, name=named)[1:])
+    if kill_courier:
+        replies.close()
+        replies.join_thread()
+        os.kill(helper_of("memshare-courier", os.getpid()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("named_array", [False, True], ids=["anonymous", "named"])
+def test_an_array_outlives_the_process_that_sent_it(
+    named_array: bool, shm_name: str
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    replies = ctx.Queue()
+    sender = ctx.Process(
+        target=send_new_array_and_exit,
+        args=(replies, False, shm_name if named_array else None),
+    )
+    sender.start()
+    sender.join(TIMEOUT)  # gone before anything is received
+    assert sender.exitcode == 0
+    received = replies.get(timeout=TIMEOUT)
+    assert received.shape == (3, 4)
+    assert (received == 5).all()
+    assert ms.is_shared(received)
+
+
+def test_a_killed_courier_is_a_clear_error() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    replies = ctx.Queue()
+    sender = ctx.Process(target=send_new_array_and_exit, args=(replies, True, None))
+    sender.start()
+    sender.join(TIMEOUT)
+    with pytest.raises(
+        OSError, match="courier of the process that sent this array is gone"
+    ):
+        replies.get(timeout=TIMEOUT)
+
+
+# -- descriptors --------------------------------------------------------------------------------
+
+
+def receive_many(requests: Any, replies: Any, count: int, keep: bool) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    kept, total, most = [], 0.0, 0
+    try:
+        for _ in range(count):
+            array = requests.get(timeout=TIMEOUT)
+            total += float(array[0])
+            most = max(most, len(os.listdir("/proc/self/fd")))
+            if keep:
+                kept.append(array)
+        replies.put((total, most, ""))
+    except OSError as error:
+        replies.put((total, most, str(error)))
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_thousands_of_arrays_need_no_more_descriptors(method: str) -> None:
+    ctx = multiprocessing.get_context(method)
+    requests, replies = ctx.Queue(), ctx.Queue()
+    count = 2000
+    receiver = ctx.Process(target=receive_many, args=(requests, replies, count, False))
+    receiver.start()
+    before = len(os.listdir("/proc/self/fd"))
+    for i in range(count):
+        requests.put(ms.full(16, float(i)))  # each dropped once the queue sent it
+    total, most, error = replies.get(timeout=TIMEOUT)
+    receiver.join(TIMEOUT)
+    assert len(os.listdir("/proc/self/fd")) <= before  # the sender kept none
+    assert error == ""
+    assert total == sum(range(count))
+    assert most < 64  # within the receiver's limit all along
+
+
+def test_a_descriptor_limit_hit_says_which() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    requests, replies = ctx.Queue(), ctx.Queue()
+    receiver = ctx.Process(target=receive_many, args=(requests, replies, 200, True))
+    receiver.start()
+    kept = [ms.zeros(4) for _ in range(200)]
+    for array in kept:
+        requests.put(array)
+    _, _, error = replies.get(timeout=TIMEOUT)
+    receiver.terminate()
+    receiver.join(TIMEOUT)
+    assert "RLIMIT_NOFILE" in error
+
+    def make_too_many() -> str:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        with pytest.raises(OSError, match="RLIMIT_NOFILE, 64 descriptors") as raised:
+            [ms.zeros(4) for _ in range(64)]  # each holds a descriptor
+        return str(raised.value)
+
+    assert "memfd_create" in in_child(make_too_many)
+
+
+# -- a whole process tree killed ------------------------------------------------------------------
+
+
+def shmem_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1])
+    raise LookupError("no Shmem in /proc/meminfo")
+
+
+TREE = """
+import multiprocessing, sys, time
+import numpy as np
+import memshare as ms
+
+def hold(array, ready):
+    array[-1] = 1
+    ready.send("holding")
+    time.sleep(600)
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    anonymous = ms.ones(SIZE // 8)
+    named = ms.full(1000, 3.0, name=NAME)
+    # A pipe, not a Queue: a Queue's named semaphores would outlive the SIGKILL.
+    waiting, ready = ctx.Pipe(duplex=False)
+    workers = [ctx.Process(target=hold, args=(anonymous[i::2], ready)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        waiting.recv()
+    print(" ".join(str(w.pid) for w in workers), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_killing_the_whole_tree_frees_anonymous_memory(
+    shm_name: str, tmp_path: Path
+) -> None:
+    size = 256 << 20
+    script = tmp_path / "tree.py"  # a file, so that spawned workers can import `hold`
+    script.write_text(TREE.replace("SIZE", str(size)).replace("NAME", repr(shm_name)))
+    shm_before = set(os.listdir("/dev/shm"))
+    baseline = shmem_kib()
+    tree = subprocess.Popen(
+        [sys.executable, script],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert tree.stdout is not None
+    ready, _, _ = select.select([tree.stdout], [], [], TIMEOUT)
+    if not ready:
+        os.killpg(tree.pid, signal.SIGKILL)
+        tree.wait()
+        pytest.fail("the process tree did not start its workers")
+    workers = [int(pid) for pid in tree.stdout.readline().split()]
+    assert len(workers) == 2
+    assert shmem_kib() - baseline > (size >> 10) * 0.9  # resident, shared by three
+    # The parent, its workers and its resource tracker, all at once.
+    os.killpg(tree.pid, signal.SIGKILL)
+    tree.wait(TIMEOUT)
+    tree.stdout.close()
+    deadline = time.monotonic() + 10
+    while shmem_kib() - baseline > (size >> 10) * 0.1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert shmem_kib() - baseline < (size >> 10) * 0.1, "the anonymous memory stayed"
+    # Nothing new in /dev/shm but the named array, which stays until unlinked.
+    assert set(os.listdir("/dev/shm")) - shm_before == {shm_name}
+    np.testing.assert_array_equal(ms.attach(shm_name), np.full(1000, 3.0))
+    ms.unlink(shm_name)
