@@ -165,15 +165,39 @@ def test_arrays_travel_by_handle(
     check(bases, views, channel(multiprocessing.get_context(method), views))
 
 
-def test_handles_are_small_and_received_once() -> None:
+def test_handles_are_small() -> None:
     big = ms.zeros((2048, 2048))  # 32 MiB: the handle does not grow with it
     for view in (big, big[::5, 3:], big.T, big[7]):
         handle = ForkingPickler.dumps(view)
         assert len(handle) < 1024
         back = ForkingPickler.loads(handle)
         assert np.shares_memory(back, big)
-        with pytest.raises(OSError, match="received once"):
-            ForkingPickler.loads(handle)
+
+
+def test_once_the_sender_let_go_the_courier_hands_an_array_out_once() -> None:
+    array = ms.full(4, 2.0)
+    handle = ForkingPickler.dumps(array[1:])
+    del array  # the sender's descriptor closes: only the courier has the memory
+    back = ForkingPickler.loads(handle)
+    np.testing.assert_array_equal(back, [2.0, 2.0, 2.0])
+    del back
+    with pytest.raises(OSError, match="received once"):
+        ForkingPickler.loads(handle)
+
+
+def test_a_receiver_tells_the_courier_to_drop_its_copy() -> None:
+    ForkingPickler.loads(ForkingPickler.dumps(ms.zeros(1)))  # a courier started
+    courier = helper_of("memshare-courier", os.getpid())
+    before = len(os.listdir(f"/proc/{courier}/fd"))
+    arrays = [ms.zeros(4) for _ in range(50)]
+    received = [ForkingPickler.loads(ForkingPickler.dumps(a)) for a in arrays]
+    assert all(np.shares_memory(a, b) for a, b in zip(arrays, received, strict=True))
+    deadline = time.monotonic() + 10
+    while (
+        len(os.listdir(f"/proc/{courier}/fd")) > before and time.monotonic() < deadline
+    ):
+        time.sleep(0.01)
+    assert len(os.listdir(f"/proc/{courier}/fd")) <= before
 
 
 def check_readonly(view: np.ndarray[Any, Any]) -> bool:
@@ -244,9 +268,10 @@ def receive_many(requests: Any, replies: Any, count: int, keep: bool) -> None:
         for _ in range(count):
             array = requests.get(timeout=TIMEOUT)
             total += float(array[0])
-            most = max(most, len(os.listdir("/proc/self/fd")))
             if keep:
-                kept.append(array)
+                kept.append(array)  # until a descriptor is refused
+            else:
+                most = max(most, len(os.listdir("/proc/self/fd")))
         replies.put((total, most, ""))
     except OSError as error:
         replies.put((total, most, str(error)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import memshare
 
 
@@ -18,8 +20,34 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_shows_the_four_kinds_of_mapping() -> None:
-    result = run("demo")
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_demo_compares_a_pool_on_a_shared_array_with_pickling(method: str) -> None:
+    result = run("demo", "--size", "32", "--workers", "2", "--start-method", method)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no warnings from the workers either
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.stdout.splitlines()
+        if line.startswith(("pickling ", "memshare ")) and "/" not in line
+    }
+    # time, then "sent" and "back" as a number and a unit, then memory
+    pickling, shared = rows["pickling"], rows["memshare"]
+    assert pickling[2:4] == ["32.0", "MiB"]  # the whole array went by pipe
+    assert pickling[4:6] == ["32.0", "MiB"]  # and came back
+    assert shared[3] in ("B", "KiB")  # handles only
+    assert shared[5] in ("B", "KiB")
+    assert "The same result both ways: yes." in result.stdout
+    assert "came back as views of the shared array" in result.stdout
+
+
+def test_demo_size_must_be_positive() -> None:
+    result = run("demo", "--size", "0")
+    assert result.returncode == 2
+    assert "must be at least 1" in result.stderr
+
+
+def test_demo_mappings_shows_the_four_kinds_of_mapping() -> None:
+    result = run("demo", "mappings")
     assert result.returncode == 0, result.stderr
     rows = {
         line.split("  ")[1]: line
@@ -44,7 +72,7 @@ def test_version_and_usage() -> None:
 
 def test_a_reader_that_goes_away_ends_the_demo_quietly() -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "memshare", "demo"],
+        [sys.executable, "-m", "memshare", "demo", "--size", "16"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as demo:

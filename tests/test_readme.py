@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,4 +21,17 @@ def test_example_runs(
     code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    if "__main__" in code:
+        # Worker processes import the example: it must be a file, run as one.
+        script = tmp_path / "example.py"
+        script.write_text(code)
+        result = subprocess.run(
+            [sys.executable, script],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return
     exec(compile(code, str(README), "exec"), {})  # noqa: S102 - our own README

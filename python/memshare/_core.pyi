@@ -326,9 +326,9 @@ def memfd_create(name: bytes, flags: int) -> int:
     """
     memfd_create(2); the caller owns the descriptor.
     """
-def offer_descriptor(fd: int) -> tuple[bytes, bytes]:
+def offer_descriptor(fd: int) -> tuple[bytes, bytes, int, int]:
     """
-    Give this process's courier a duplicate of `fd`: (address, token).
+    Give this process's courier a duplicate of `fd`: (address, token, pid, fd).
     """
 def open_segment(name: bytes, readonly: bool, keep_fd: bool = True) -> tuple[str, Mapping, tuple[int, int]]:
     """
@@ -350,9 +350,9 @@ def shm_unlink(name: bytes) -> None:
     """
     shm_unlink(3).
     """
-def take_descriptor(address: bytes, token: bytes) -> FileDescriptor:
+def take_descriptor(address: bytes, token: bytes, pid: int, fd: int, identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> FileDescriptor:
     """
-    Take a descriptor offered to a courier.
+    Take a descriptor offered by process `pid` as its `fd`, of the memory `identity`: from that process while it lives, else from its courier.
     """
 ACCESS_COPY: int = 3
 ACCESS_DEFAULT: int = 0

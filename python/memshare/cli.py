@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import stat
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from . import __version__, demo
+from . import __version__, demo, demo_mappings
 from ._core import format_bytes
 from .segments import Segment, clean_segments, segment, segments
 from .shm import shm_unlink
@@ -120,7 +121,16 @@ def _clean(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    return demo.run(out)
+    if args.topic == "mappings":
+        return demo_mappings.run(out)
+    return demo.run(out, args.size, args.workers, args.start_method)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -140,7 +150,25 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("demo", _demo, "show the four kinds of mapping with a real child process")
+    show = command(
+        "demo",
+        _demo,
+        "show a Pool working on a shared array against pickling (or, with "
+        "'mappings', the four kinds of mapping)",
+    )
+    show.add_argument(
+        "topic", nargs="?", choices=["arrays", "mappings"], default="arrays"
+    )
+    show.add_argument("--size", type=_positive, default=512, help="MiB of data (512)")
+    show.add_argument(
+        "--workers",
+        type=_positive,
+        default=min(os.cpu_count() or 1, 8),
+        help="Pool size",
+    )
+    show.add_argument(
+        "--start-method", choices=multiprocessing.get_all_start_methods(), default=None
+    )
     ls = command("ls", _ls, "list the shared memory objects in /dev/shm")
     ls.add_argument("--json", action="store_true", help="print JSON for scripts")
     info = command("info", _info, "describe one shared memory object")

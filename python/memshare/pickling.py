@@ -8,9 +8,10 @@ of this process.  If they lie in it, the array goes as a handle of a few
 hundred bytes: the segment, where the array is in it, its dtype, shape and
 strides.  Named memory goes by name.  Anonymous memory goes as its
 descriptor: to a process being started, with the process (as multiprocessing
-passes descriptors); otherwise through this process's courier (see
-``courier.hpp``), which keeps it until the receiver takes it, even if this
-process ends first.  Any other array pickles exactly as before.
+passes descriptors); otherwise as this process's descriptor number, which
+the receiver opens through ``/proc/PID/fd``, and a copy given to this
+process's courier (see ``courier.hpp``), which hands it out if this process
+has ended first.  Any other array pickles exactly as before.
 
 The receiver maps each segment once, however many arrays of it arrive, and
 keeps one descriptor per anonymous segment (to send it on), so thousands of
@@ -42,13 +43,17 @@ class _Detachable(Protocol):
 
 
 class CourierOffer(NamedTuple):
-    """A descriptor waiting with a courier: where, and under which token."""
+    """A descriptor of the memory `identity`: the sender's `fd` while process
+    `pid` lives, and a copy with its courier under `token`."""
 
     address: bytes
     token: bytes
+    pid: int
+    fd: int
+    identity: _registry.Identity
 
     def detach(self) -> _core.FileDescriptor:
-        return _core.take_descriptor(self.address, self.token)
+        return _core.take_descriptor(*self)
 
 
 # The descriptors already given to each process being started.  spawn refuses
@@ -58,7 +63,7 @@ _given: weakref.WeakKeyDictionary[Any, dict[int, _Detachable]] = (
 )
 
 
-def _transport(fd: _core.FileDescriptor) -> _Detachable:
+def _transport(fd: _core.FileDescriptor, identity: _registry.Identity) -> _Detachable:
     popen = context.get_spawning_popen()
     if popen is not None:
         # Sent with a process being started: it inherits the descriptor.
@@ -66,7 +71,7 @@ def _transport(fd: _core.FileDescriptor) -> _Detachable:
         if fd.fileno() not in given:
             given[fd.fileno()] = reduction.DupFd(fd.fileno())
         return given[fd.fileno()]
-    return CourierOffer(*_core.offer_descriptor(fd.fileno()))
+    return CourierOffer(*_core.offer_descriptor(fd.fileno()), identity)
 
 
 Reference = (
@@ -93,7 +98,11 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     if source.kind == "anonymous":
         assert source.fd is not None
         # Failures name the limit they hit (the core says which).
-        reference = ("anonymous", _transport(source.fd), source.identity)
+        reference = (
+            "anonymous",
+            _transport(source.fd, source.identity),
+            source.identity,
+        )
     else:
         assert source.name is not None
         reference = ("named", source.name, source.identity)

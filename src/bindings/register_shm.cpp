@@ -91,27 +91,36 @@ void bind_file_descriptor(py::module_& m) {
     m.def(
         "offer_descriptor",
         [](int_arg fd) {
-            const descriptor_offer offer = memshare::offer_descriptor(fd.value);
-            return std::pair(
+            const descriptor_offer offer = [&] {
+                const py::gil_scoped_release
+                    unlocked; // the courier may be slow to read
+                return memshare::offer_descriptor(fd.value);
+            }();
+            return py::make_tuple(
                 py::bytes(offer.address),
                 py::bytes(reinterpret_cast<const char*>(offer.token.data()),
-                          offer.token.size()));
+                          offer.token.size()),
+                offer.pid, offer.fd);
         },
         py::arg("fd"),
-        "Give this process's courier a duplicate of `fd`: (address, token).");
+        "Give this process's courier a duplicate of `fd`: (address, token, pid, fd).");
     m.def(
         "take_descriptor",
-        [](const py::bytes& address, const py::bytes& token) {
-            descriptor_offer offer{std::string(address), {}};
+        [](const py::bytes& address, const py::bytes& token, int_arg pid, int_arg fd,
+           std::pair<std::uint64_t, std::uint64_t> identity) {
+            descriptor_offer offer{std::string(address), {}, pid.value, fd.value};
             const std::string key(token);
             if (key.size() != offer.token.size()) {
                 throw py::value_error("a courier token has 16 bytes");
             }
             std::memcpy(offer.token.data(), key.data(), key.size());
-            return memshare::take_descriptor(offer);
+            const py::gil_scoped_release unlocked; // may wait for the courier
+            return memshare::take_descriptor(offer, {identity.first, identity.second});
         },
-        py::arg("address"), py::arg("token"),
-        "Take a descriptor offered to a courier.");
+        py::arg("address"), py::arg("token"), py::arg("pid"), py::arg("fd"),
+        py::arg("identity"),
+        "Take a descriptor offered by process `pid` as its `fd`, of the memory "
+        "`identity`: from that process while it lives, else from its courier.");
     m.def(
         "map_shared",
         [](int_arg fd, index_arg length, bool readonly) {

@@ -6,6 +6,7 @@
 #include <memshare/courier.hpp>
 #include <memshare/error.hpp>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -20,19 +21,34 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace memshare {
 namespace {
 
 using detail::courier_token;
 
-// This process's end of the socket to its courier.  Never destroyed: a
-// child may fork while static destructors run.
+// Connections to the couriers of the processes this one receives from,
+// kept open: a connection per array would cost the courier an accept().
+// The oldest is closed when there are too many.
+struct courier_connections {
+    static constexpr std::size_t most = 32;
+    std::vector<std::pair<std::string, unique_fd>> open;
+
+    void erase(const std::string& address) {
+        std::erase_if(open, [&](const auto& entry) { return entry.first == address; });
+    }
+};
+
+// This process's end of the socket to its courier, and its connections to
+// others.  Never destroyed: a child may fork while static destructors run.
 struct courier_client {
     std::mutex mutex;
     std::string executable;
     unique_fd socket;
     std::string address;
+    courier_connections connections;
 };
 
 courier_client& client() {
@@ -47,9 +63,12 @@ void install_fork_handlers() {
                          [] {
                              // The courier serves the parent; a child that
                              // offers starts its own.
+                             // Its connections are the parent's too: an
+                             // answer could reach the wrong process.
                              courier_client& c = client();
                              c.socket.reset();
                              c.address.clear();
+                             c.connections.open.clear();
                              c.mutex.unlock();
                          });
     });
@@ -82,7 +101,7 @@ void start_courier(courier_client& c) {
     unique_fd our_end(ends[1]);
     // Bound and listening before the courier starts: a receiver that comes
     // early waits in the backlog instead of finding no one there.
-    unique_fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    unique_fd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!listener) {
         throw_errno("socket");
     }
@@ -110,27 +129,63 @@ void start_courier(courier_client& c) {
 
 // Sends `fd` with `token`; false if the courier is gone.
 bool send_offer(courier_client& c, int fd, const courier_token& token) {
-    if (detail::send_with_descriptor(c.socket.get(), token.data(), token.size(), fd) <
+    if (detail::send_with_descriptor(c.socket.get(), token.data(), token.size(), fd) >=
         0) {
-        if (errno == EPIPE || errno == ECONNRESET) {
-            return false;
-        }
-        throw_errno("sendmsg to memshare-courier");
+        return true;
     }
-    std::uint8_t answer = 0;
-    ssize_t received = 0;
-    do {
-        received = ::recv(c.socket.get(), &answer, 1, 0);
-    } while (received < 0 && errno == EINTR);
-    if (received <= 0) {
+    if (errno == EPIPE || errno == ECONNRESET) {
         return false;
     }
-    if (answer != detail::courier_ok) {
-        throw os_error(EMFILE, "offer to memshare-courier", {},
-                       "the courier has reached its RLIMIT_NOFILE: too many arrays "
-                       "sent are waiting to be received");
+    throw_errno("sendmsg to memshare-courier");
+}
+
+// A socket connected to the courier at `address`, or an empty one.
+unique_fd connect_to(const std::string& address) {
+    unique_fd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!socket) {
+        const int err = errno;
+        throw os_error(err, "socket", {},
+                       err == EMFILE ? detail::descriptor_limit_hint() : "");
     }
-    return true;
+    sockaddr_un where{};
+    const socklen_t length = abstract_address(address, where);
+    int result = 0;
+    do {
+        result = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&where), length);
+    } while (result != 0 && errno == EINTR);
+    if (result != 0) {
+        const int err = errno;
+        socket.reset();
+        errno = err; // for the caller to report
+    }
+    return socket;
+}
+
+bool send_request(int socket, std::uint8_t verb, const courier_token& token) {
+    detail::courier_request request{verb, token};
+    ssize_t sent = 0;
+    do {
+        sent = ::send(socket, &request, sizeof request, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent == static_cast<ssize_t>(sizeof request);
+}
+
+// The sender's own descriptor, through /proc, if it still has it.
+unique_fd reopen(const descriptor_offer& offer, const file_identity& expected) {
+    const std::string path =
+        "/proc/" + std::to_string(offer.pid) + "/fd/" + std::to_string(offer.fd);
+    unique_fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd) {
+        if (errno == EMFILE || errno == ENFILE) {
+            throw os_error(errno, "open", path, detail::descriptor_limit_hint());
+        }
+        return {}; // the sender is gone, or closed it, or may not be read
+    }
+    const struct stat st = detail::stat_of(fd.get(), path);
+    if (st.st_dev != expected.device || st.st_ino != expected.inode) {
+        return {}; // the number was reused for something else
+    }
+    return fd;
 }
 
 // Reads the courier's answer and, with it, the descriptor.
@@ -145,12 +200,73 @@ unique_fd receive_descriptor(int socket) {
         throw os_error(EMFILE, "recvmsg from memshare-courier", {},
                        detail::descriptor_limit_hint());
     }
+    if (got.size > 0 && answer == detail::courier_refused) {
+        throw os_error(EMFILE, "take from memshare-courier", {},
+                       "the sender's courier had reached its RLIMIT_NOFILE when the "
+                       "array was sent, and the sender is gone: too many arrays sent "
+                       "were waiting to be received");
+    }
     if (got.size == 0 || answer != detail::courier_ok || !fd) {
         throw os_error(ENOENT, "take from memshare-courier", {},
                        "the courier has no such offer: each sending of an array can "
                        "be received once");
     }
     return fd;
+}
+
+// The connection to the courier at `address`, opened if need be; empty if
+// that courier is gone (errno says why).
+int connection_to(courier_connections& connections, const std::string& address) {
+    for (const auto& [where, socket] : connections.open) {
+        if (where == address) {
+            return socket.get();
+        }
+    }
+    unique_fd socket = connect_to(address);
+    if (!socket) {
+        return -1;
+    }
+    if (connections.open.size() == courier_connections::most) {
+        connections.open.erase(connections.open.begin());
+    }
+    return connections.open.emplace_back(address, std::move(socket)).second.get();
+}
+
+// Sends a request on a kept connection, opening another once if that one
+// was closed (its courier ended, and another took its address: never, as
+// addresses are random, but a closed connection is not an error to report).
+int send_to_courier(courier_connections& connections, const std::string& address,
+                    std::uint8_t verb, const courier_token& token) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const int socket = connection_to(connections, address);
+        if (socket < 0) {
+            return -1;
+        }
+        if (send_request(socket, verb, token)) {
+            return socket;
+        }
+        const int err = errno;
+        connections.erase(address);
+        errno = err;
+    }
+    return -1;
+}
+
+unique_fd take_from_courier(courier_connections& connections,
+                            const descriptor_offer& offer) {
+    const int socket =
+        send_to_courier(connections, offer.address, detail::courier_take, offer.token);
+    if (socket < 0) {
+        const int err = errno;
+        throw os_error(err, "connect to memshare-courier", offer.address,
+                       err == ECONNREFUSED
+                           ? "the courier of the process that sent this array is gone: "
+                             "it ended more than " +
+                                 std::to_string(detail::courier_linger_seconds) +
+                                 " s ago, or was killed"
+                           : "");
+    }
+    return receive_descriptor(socket);
 }
 
 } // namespace
@@ -177,41 +293,22 @@ descriptor_offer offer_descriptor(int fd) {
                            "the courier ended as soon as it started");
         }
     }
-    return {c.address, token};
+    return {c.address, token, ::getpid(), fd};
 }
 
-unique_fd take_descriptor(const descriptor_offer& offer) {
-    unique_fd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!socket) {
-        const int err = errno;
-        throw os_error(err, "socket", {},
-                       err == EMFILE ? detail::descriptor_limit_hint() : "");
+unique_fd take_descriptor(const descriptor_offer& offer,
+                          const file_identity& expected) {
+    install_fork_handlers();
+    courier_client& c = client();
+    const std::scoped_lock lock(c.mutex);
+    unique_fd fd = reopen(offer, expected);
+    if (!fd) {
+        return take_from_courier(c.connections, offer);
     }
-    sockaddr_un address{};
-    const socklen_t length = abstract_address(offer.address, address);
-    int result = 0;
-    do {
-        result = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), length);
-    } while (result != 0 && errno == EINTR);
-    if (result != 0) {
-        const int err = errno;
-        throw os_error(err, "connect to memshare-courier", offer.address,
-                       err == ECONNREFUSED
-                           ? "the courier of the process that sent this array is gone: "
-                             "it ended more than " +
-                                 std::to_string(detail::courier_linger_seconds) +
-                                 " s ago, or was killed"
-                           : "");
-    }
-    ssize_t sent = 0;
-    do {
-        sent =
-            ::send(socket.get(), offer.token.data(), offer.token.size(), MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    if (sent != static_cast<ssize_t>(offer.token.size())) {
-        throw_errno("send to memshare-courier", offer.address);
-    }
-    return receive_descriptor(socket.get());
+    // The courier may drop its copy.  Not waited for, and not needed: if
+    // this does not reach it, it drops the copy when its process has ended.
+    send_to_courier(c.connections, offer.address, detail::courier_done, offer.token);
+    return fd;
 }
 
 } // namespace memshare

@@ -1,25 +1,44 @@
 // How a process, its courier and the receivers of its descriptors talk.
 //
 // Process -> courier (a socket pair, SOCK_SEQPACKET): a token, with the
-// descriptor attached (SCM_RIGHTS); the courier answers one byte: ok, or
-// refused (it has no room for another descriptor).
-// Receiver -> courier (the courier's listening socket, SOCK_STREAM): a
-// token; the courier answers one byte, ok with the descriptor attached, or
-// unknown (no offer of that token: taken already, or never made).
+// descriptor attached (SCM_RIGHTS).  No answer: an offer costs one sendmsg.
+// A courier with no room for the descriptor remembers the token as refused.
+// Receiver -> courier (a connection to the courier's listening socket,
+// SOCK_SEQPACKET, kept for later requests): requests of a verb and a token.  take: the
+// courier answers one byte, ok with the descriptor attached, refused, or unknown (taken
+// already, or never offered).  done: the receiver got the descriptor another way (from
+// the sender's /proc/PID/fd) and the courier drops its own; no answer.
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 
 namespace memshare::detail {
 
 using courier_token = std::array<std::uint8_t, 16>;
 
+inline constexpr std::uint8_t courier_take = 'T';
+inline constexpr std::uint8_t courier_done = 'D';
+
 inline constexpr std::uint8_t courier_ok = 'K';
 inline constexpr std::uint8_t courier_refused = 'R';
 inline constexpr std::uint8_t courier_unknown = 'U';
 
+// A request from a receiver: a verb, then a token.
+struct courier_request {
+    std::uint8_t verb;
+    courier_token token;
+};
+static_assert(sizeof(courier_request) == 17);
+
+// How often, at most, a courier wakes to handle offers and requests.
+inline constexpr std::chrono::milliseconds courier_batch_interval{2};
+
 // How long a courier keeps serving after its process ended.
 inline constexpr int courier_linger_seconds = 60;
+
+// How many refused tokens a courier remembers, to say why a take fails.
+inline constexpr std::size_t courier_refusals_kept = 4096;
 
 } // namespace memshare::detail

@@ -30,7 +30,7 @@ ssize_t send_with_descriptor(int socket, const void* data, std::size_t size, int
     return sent;
 }
 
-received receive_with_descriptor(int socket, void* data, std::size_t size) {
+received receive_with_descriptor(int socket, void* data, std::size_t size, int flags) {
     std::array<char, CMSG_SPACE(sizeof(int))> control{};
     iovec part{data, size};
     msghdr message{};
@@ -40,7 +40,7 @@ received receive_with_descriptor(int socket, void* data, std::size_t size) {
     message.msg_controllen = control.size();
     ssize_t got = 0;
     do {
-        got = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+        got = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC | flags);
     } while (got < 0 && errno == EINTR);
     received result{got, -1, (message.msg_flags & MSG_CTRUNC) != 0};
     const cmsghdr* header = got > 0 ? CMSG_FIRSTHDR(&message) : nullptr;

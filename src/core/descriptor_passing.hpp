@@ -17,7 +17,9 @@ struct received {
     bool truncated; // MSG_CTRUNC: no room in this process for a descriptor
 };
 
-// recvmsg() of up to `size` bytes and a descriptor; retries on EINTR.
-received receive_with_descriptor(int socket, void* data, std::size_t size);
+// recvmsg() of up to `size` bytes and a descriptor, with `flags` (such as
+// MSG_DONTWAIT); retries on EINTR.
+received receive_with_descriptor(int socket, void* data, std::size_t size,
+                                 int flags = 0);
 
 } // namespace memshare::detail

@@ -9,6 +9,7 @@
 
 #include <memshare/unique_fd.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -19,7 +20,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <set>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -43,83 +48,165 @@ void detach() {
     if (::fork() != 0) {
         ::_exit(0);
     }
+    // Requests are taken in batches, until none is left (see main).
+    ::fcntl(listener, F_SETFL, ::fcntl(listener, F_GETFL) | O_NONBLOCK);
 }
 
 void answer(int socket, std::uint8_t reply, int fd) {
     memshare::detail::send_with_descriptor(socket, &reply, 1, fd);
 }
 
-// Takes an offer from the creator.  False at end-of-file: the creator ended.
-bool take_offer(std::map<courier_token, memshare::unique_fd>& offers) {
-    courier_token token{};
-    const auto got =
-        memshare::detail::receive_with_descriptor(creator, token.data(), token.size());
-    memshare::unique_fd fd(got.fd);
-    if (got.size == 0 || (got.size < 0 && errno != EINTR)) {
-        return false;
-    }
-    if (got.size != static_cast<ssize_t>(token.size()) || !fd) {
-        // Truncated: no room here for the descriptor.
-        answer(creator, memshare::detail::courier_refused, -1);
-        return true;
-    }
-    offers.try_emplace(token, std::move(fd));
-    answer(creator, memshare::detail::courier_ok, -1);
-    return true;
-}
+struct courier {
+    std::map<courier_token, memshare::unique_fd> offers;
+    // Tokens offered when there was no room for the descriptor, oldest
+    // first, so that a receiver learns why it gets nothing.
+    std::set<courier_token> refused;
+    std::deque<courier_token> refused_order;
+    bool creator_alive = true;
+    clock_type::time_point deadline{};
 
-bool read_token(int socket, courier_token& token) {
-    std::size_t have = 0;
-    while (have < token.size()) {
-        pollfd ready{socket, POLLIN, 0};
-        if (::poll(&ready, 1, 1000) <= 0) {
-            return false; // a receiver that says nothing is not waited for
+    void refuse(const courier_token& token) {
+        if (refused.insert(token).second) {
+            refused_order.push_back(token);
         }
-        const ssize_t n = ::read(socket, token.data() + have, token.size() - have);
-        if (n <= 0) {
+        if (refused_order.size() > memshare::detail::courier_refusals_kept) {
+            refused.erase(refused_order.front());
+            refused_order.pop_front();
+        }
+    }
+
+    void creator_ended() {
+        creator_alive = false;
+        deadline = clock_type::now() +
+                   std::chrono::seconds(memshare::detail::courier_linger_seconds);
+    }
+
+    // Takes one offer from the creator; false if none is waiting.
+    bool take_offer() {
+        courier_token token{};
+        const auto got = memshare::detail::receive_with_descriptor(
+            creator, token.data(), token.size(), MSG_DONTWAIT);
+        memshare::unique_fd fd(got.fd);
+        if (got.size < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                creator_ended();
+            }
             return false;
         }
-        have += static_cast<std::size_t>(n);
+        if (got.size == 0) {
+            creator_ended();
+            return false;
+        }
+        if (got.size != static_cast<ssize_t>(token.size()) || !fd) {
+            refuse(token); // truncated: no room here for the descriptor
+        } else {
+            offers.try_emplace(token, std::move(fd));
+        }
+        return true;
     }
-    return true;
-}
 
-// Serves one receiver: the descriptor of its token, once, to its own user.
-void serve(std::map<courier_token, memshare::unique_fd>& offers) {
-    const int socket = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (socket < 0) {
-        return;
+    // Every offer the creator has sent: a receiver may ask for one the
+    // creator sent before the receiver knew its token, but that this loop
+    // has not read yet.
+    void take_waiting_offers() {
+        while (creator_alive && take_offer()) {
+        }
     }
-    ucred peer{};
-    socklen_t size = sizeof peer;
-    courier_token token{};
-    const bool trusted =
-        ::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 &&
-        (peer.uid == ::getuid() || peer.uid == 0);
-    if (trusted && read_token(socket, token)) {
-        const auto offer = offers.find(token);
+
+    void take(int socket, const courier_token& token) {
+        auto offer = offers.find(token);
+        if (offer == offers.end()) {
+            take_waiting_offers();
+            offer = offers.find(token);
+        }
         if (offer != offers.end()) {
             answer(socket, memshare::detail::courier_ok, offer->second.get());
             offers.erase(offer);
         } else {
-            answer(socket, memshare::detail::courier_unknown, -1);
+            answer(socket,
+                   refused.contains(token) ? memshare::detail::courier_refused
+                                           : memshare::detail::courier_unknown,
+                   -1);
         }
     }
-    ::close(socket);
-}
+
+    void done(const courier_token& token) {
+        if (offers.erase(token) == 0) {
+            take_waiting_offers();
+            offers.erase(token);
+        }
+    }
+
+    // Connections from receivers, of this courier's own user, kept open
+    // for all the requests a receiver makes.
+    std::vector<memshare::unique_fd> receivers;
+
+    void accept_receivers() {
+        while (true) {
+            memshare::unique_fd socket(
+                ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+            if (!socket) {
+                return;
+            }
+            ucred peer{};
+            socklen_t size = sizeof peer;
+            if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) ==
+                    0 &&
+                (peer.uid == ::getuid() || peer.uid == 0)) {
+                receivers.push_back(std::move(socket));
+            }
+        }
+    }
+
+    // Serves the requests waiting on `socket`; false once it is closed.
+    bool serve(int socket) {
+        while (true) {
+            memshare::detail::courier_request request{};
+            const ssize_t got = ::recv(socket, &request, sizeof request, MSG_DONTWAIT);
+            if (got < 0) {
+                return errno == EAGAIN || errno == EINTR;
+            }
+            if (got != static_cast<ssize_t>(sizeof request)) {
+                return false; // closed, or not a request
+            }
+            if (request.verb == memshare::detail::courier_take) {
+                take(socket, request.token);
+            } else if (request.verb == memshare::detail::courier_done) {
+                done(request.token);
+            }
+        }
+    }
+
+    void serve_receivers() {
+        accept_receivers();
+        std::erase_if(receivers, [&](const memshare::unique_fd& socket) {
+            return !serve(socket.get());
+        });
+    }
+
+    // What to wait on: the listener, the creator while it lives, and every
+    // receiver.
+    std::vector<pollfd> waiting() const {
+        std::vector<pollfd> ready{{listener, POLLIN, 0}};
+        if (creator_alive) {
+            ready.push_back({creator, POLLIN, 0});
+        }
+        for (const auto& socket : receivers) {
+            ready.push_back({socket.get(), POLLIN, 0});
+        }
+        return ready;
+    }
+};
 
 } // namespace
 
 int main() {
     detach();
-    std::map<courier_token, memshare::unique_fd> offers;
-    bool creator_alive = true;
-    clock_type::time_point deadline{};
-    while (creator_alive || !offers.empty()) {
-        std::array<pollfd, 2> ready{{{listener, POLLIN, 0}, {creator, POLLIN, 0}}};
+    courier state;
+    while (state.creator_alive || !state.offers.empty()) {
         int timeout = -1;
-        if (!creator_alive) {
-            const auto left = deadline - clock_type::now();
+        if (!state.creator_alive) {
+            const auto left = state.deadline - clock_type::now();
             if (left <= clock_type::duration::zero()) {
                 break; // nobody took them in time
             }
@@ -127,18 +214,17 @@ int main() {
                 std::chrono::duration_cast<std::chrono::milliseconds>(left).count() +
                 1);
         }
-        const int events = ::poll(ready.data(), creator_alive ? 2 : 1, timeout);
-        if (events < 0 && errno != EINTR) {
+        std::vector<pollfd> ready = state.waiting();
+        if (::poll(ready.data(), ready.size(), timeout) < 0 && errno != EINTR) {
             break;
         }
-        if ((ready[0].revents & POLLIN) != 0) {
-            serve(offers);
-        }
-        if (creator_alive && ready[1].revents != 0 && !take_offer(offers)) {
-            creator_alive = false;
-            deadline = clock_type::now() +
-                       std::chrono::seconds(memshare::detail::courier_linger_seconds);
-        }
+        state.take_waiting_offers();
+        state.serve_receivers();
+        // Offers and requests are handled in batches, at most one batch per
+        // interval: waking for each would cost the processes that send and
+        // receive arrays a share of the CPU per hand-off.  An offer is safe
+        // meanwhile: a descriptor in flight in a socket outlives its sender.
+        std::this_thread::sleep_for(memshare::detail::courier_batch_interval);
     }
     return 0;
 }

@@ -8,9 +8,17 @@
 // memshare-courier, started by the first offer of each process, in a session
 // of its own.  It keeps each descriptor under a random token until someone
 // takes it with that token, and serves for a while after its process ends.
+//
+// While the sender lives, the receiver does without the courier: it opens
+// the sender's descriptor through /proc/PID/fd (as the sender's user may),
+// checks that it is the same memory, and tells the courier to drop its copy.
+// An offer is one sendmsg() and a take one open(): no round trip to wait for.
 #pragma once
 
+#include <memshare/shm.hpp>
 #include <memshare/unique_fd.hpp>
+
+#include <sys/types.h>
 
 #include <array>
 #include <cstdint>
@@ -21,6 +29,8 @@ namespace memshare {
 struct descriptor_offer {
     std::string address;                // the courier's (abstract) socket
     std::array<std::uint8_t, 16> token; // random: the key to the descriptor
+    pid_t pid;                          // the sender, and
+    int fd;                             // its descriptor of the memory
 };
 
 // Where the memshare-courier executable is; set once, before offering.
@@ -29,7 +39,9 @@ void set_courier_executable(std::string path);
 // Gives the courier of this process a duplicate of `fd`.
 [[nodiscard]] descriptor_offer offer_descriptor(int fd);
 
-// Takes the descriptor offered as `offer`, from any process.
-[[nodiscard]] unique_fd take_descriptor(const descriptor_offer& offer);
+// Takes the descriptor offered as `offer`, of the memory `expected`, from
+// any process.
+[[nodiscard]] unique_fd take_descriptor(const descriptor_offer& offer,
+                                        const file_identity& expected);
 
 } // namespace memshare
