@@ -133,10 +133,17 @@ bool send_offer(courier_client& c, int fd, const courier_token& token) {
         0) {
         return true;
     }
-    if (errno == EPIPE || errno == ECONNRESET) {
+    const int err = errno;
+    if (err == EPIPE || err == ECONNRESET) {
         return false;
     }
-    throw_errno("sendmsg to memshare-courier");
+    // Descriptors in flight count against the sender's RLIMIT_NOFILE.
+    throw os_error(err, "sendmsg to memshare-courier", {},
+                   err == ETOOMANYREFS
+                       ? "too many arrays sent at once are in flight to "
+                         "the courier: " +
+                             detail::descriptor_limit_hint()
+                       : "");
 }
 
 // A socket connected to the courier at `address`, or an empty one.
