@@ -11,7 +11,6 @@
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <cstdint>
 
 namespace memshare::detail {
@@ -31,9 +30,6 @@ struct courier_request {
     courier_token token;
 };
 static_assert(sizeof(courier_request) == 17);
-
-// How often, at most, a courier wakes to handle offers and requests.
-inline constexpr std::chrono::milliseconds courier_batch_interval{2};
 
 // How long a courier keeps serving after its process ended.
 inline constexpr int courier_linger_seconds = 60;

@@ -23,7 +23,6 @@
 #include <deque>
 #include <map>
 #include <set>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -48,7 +47,7 @@ void detach() {
     if (::fork() != 0) {
         ::_exit(0);
     }
-    // Requests are taken in batches, until none is left (see main).
+    // Connections are accepted until none is left (see main).
     ::fcntl(listener, F_SETFL, ::fcntl(listener, F_GETFL) | O_NONBLOCK);
 }
 
@@ -62,6 +61,9 @@ struct courier {
     // first, so that a receiver learns why it gets nothing.
     std::set<courier_token> refused;
     std::deque<courier_token> refused_order;
+    // Connections from receivers, of this courier's own user, kept open
+    // for all the requests a receiver makes.
+    std::vector<memshare::unique_fd> receivers;
     bool creator_alive = true;
     clock_type::time_point deadline{};
 
@@ -136,10 +138,6 @@ struct courier {
             offers.erase(token);
         }
     }
-
-    // Connections from receivers, of this courier's own user, kept open
-    // for all the requests a receiver makes.
-    std::vector<memshare::unique_fd> receivers;
 
     void accept_receivers() {
         while (true) {
@@ -218,13 +216,10 @@ int main() {
         if (::poll(ready.data(), ready.size(), timeout) < 0 && errno != EINTR) {
             break;
         }
+        // Everything waiting, in one go: a take must not wait for a batch
+        // (a receiver whose sender has dropped the array waits on it).
         state.take_waiting_offers();
         state.serve_receivers();
-        // Offers and requests are handled in batches, at most one batch per
-        // interval: waking for each would cost the processes that send and
-        // receive arrays a share of the CPU per hand-off.  An offer is safe
-        // meanwhile: a descriptor in flight in a socket outlives its sender.
-        std::this_thread::sleep_for(memshare::detail::courier_batch_interval);
     }
     return 0;
 }
