@@ -259,11 +259,11 @@ int send_to_courier(courier_connections& connections, const std::string& address
     return -1;
 }
 
-unique_fd take_from_courier(courier_connections& connections,
-                            const descriptor_offer& offer) {
-    const int socket =
-        send_to_courier(connections, offer.address, detail::courier_take, offer.token);
-    if (socket < 0) {
+// On a connection of its own, which the courier serves as soon as it comes
+// (the kept ones, which only say "done", it reads when it gets round to it).
+unique_fd take_from_courier(const descriptor_offer& offer) {
+    const unique_fd socket = connect_to(offer.address);
+    if (!socket || !send_request(socket.get(), detail::courier_take, offer.token)) {
         const int err = errno;
         throw os_error(err, "connect to memshare-courier", offer.address,
                        err == ECONNREFUSED
@@ -273,7 +273,7 @@ unique_fd take_from_courier(courier_connections& connections,
                                  " s ago, or was killed"
                            : "");
     }
-    return receive_descriptor(socket);
+    return receive_descriptor(socket.get());
 }
 
 } // namespace
@@ -310,7 +310,7 @@ unique_fd take_descriptor(const descriptor_offer& offer,
     const std::scoped_lock lock(c.mutex);
     unique_fd fd = reopen(offer, expected);
     if (!fd) {
-        return take_from_courier(c.connections, offer);
+        return take_from_courier(offer);
     }
     // The courier may drop its copy.  Not waited for, and not needed: if
     // this does not reach it, it drops the copy when its process has ended.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 
 namespace memshare::detail {
@@ -30,6 +31,10 @@ struct courier_request {
     courier_token token;
 };
 static_assert(sizeof(courier_request) == 17);
+
+// How often, at most, a courier reads offers and "done"s; takes it serves
+// at once.
+inline constexpr std::chrono::milliseconds courier_batch_interval{10};
 
 // How long a courier keeps serving after its process ended.
 inline constexpr int courier_linger_seconds = 60;

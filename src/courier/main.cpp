@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -139,6 +140,8 @@ struct courier {
         }
     }
 
+    // Accepts new connections and serves their first request at once: a
+    // take comes on a connection of its own, and its receiver waits.
     void accept_receivers() {
         while (true) {
             memshare::unique_fd socket(
@@ -148,9 +151,11 @@ struct courier {
             }
             ucred peer{};
             socklen_t size = sizeof peer;
+            pollfd first{socket.get(), POLLIN, 0};
             if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) ==
                     0 &&
-                (peer.uid == ::getuid() || peer.uid == 0)) {
+                (peer.uid == ::getuid() || peer.uid == 0) &&
+                ::poll(&first, 1, 1000) > 0 && serve(socket.get())) {
                 receivers.push_back(std::move(socket));
             }
         }
@@ -175,17 +180,26 @@ struct courier {
         }
     }
 
-    void serve_receivers() {
-        accept_receivers();
+    // Offers and "done"s are not urgent (a descriptor in flight outlives
+    // its sender): they are read at most once an interval, so that a busy
+    // process does not pay for waking the courier at every hand-off.
+    clock_type::time_point next_batch{};
+
+    void serve_batch() {
+        take_waiting_offers();
         std::erase_if(receivers, [&](const memshare::unique_fd& socket) {
             return !serve(socket.get());
         });
+        next_batch = clock_type::now() + memshare::detail::courier_batch_interval;
     }
 
-    // What to wait on: the listener, the creator while it lives, and every
-    // receiver.
-    std::vector<pollfd> waiting() const {
+    // What to wait on: the listener, and, once the interval is over, the
+    // creator while it lives and every receiver.
+    std::vector<pollfd> waiting(bool batch_due) const {
         std::vector<pollfd> ready{{listener, POLLIN, 0}};
+        if (!batch_due) {
+            return ready;
+        }
         if (creator_alive) {
             ready.push_back({creator, POLLIN, 0});
         }
@@ -198,28 +212,39 @@ struct courier {
 
 } // namespace
 
+// Milliseconds until `when`, rounded up; -1 (forever) for a time not set.
+int milliseconds_until(clock_type::time_point when) {
+    const auto left = when - clock_type::now();
+    if (when == clock_type::time_point{}) {
+        return -1;
+    }
+    return static_cast<int>(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1));
+}
+
 int main() {
     detach();
     courier state;
     while (state.creator_alive || !state.offers.empty()) {
-        int timeout = -1;
-        if (!state.creator_alive) {
-            const auto left = state.deadline - clock_type::now();
-            if (left <= clock_type::duration::zero()) {
-                break; // nobody took them in time
-            }
-            timeout = static_cast<int>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(left).count() +
-                1);
+        if (!state.creator_alive && clock_type::now() >= state.deadline) {
+            break; // nobody took them in time
         }
-        std::vector<pollfd> ready = state.waiting();
+        const bool batch_due = clock_type::now() >= state.next_batch;
+        std::vector<pollfd> ready = state.waiting(batch_due);
+        int timeout = batch_due ? -1 : milliseconds_until(state.next_batch);
+        if (!state.creator_alive) {
+            const int linger = milliseconds_until(state.deadline);
+            timeout = timeout < 0 ? linger : std::min(timeout, linger);
+        }
         if (::poll(ready.data(), ready.size(), timeout) < 0 && errno != EINTR) {
             break;
         }
-        // Everything waiting, in one go: a take must not wait for a batch
-        // (a receiver whose sender has dropped the array waits on it).
-        state.take_waiting_offers();
-        state.serve_receivers();
+        if ((ready[0].revents & POLLIN) != 0) {
+            state.accept_receivers();
+        }
+        if (clock_type::now() >= state.next_batch) {
+            state.serve_batch();
+        }
     }
     return 0;
 }
