@@ -88,6 +88,15 @@ def _descriptor_limit() -> str:
     )
 
 
+def _compact(dtype: np.dtype[Any]) -> np.dtype[Any] | str:
+    # A plain dtype goes as its string ("<f8"), which is smaller and quicker
+    # to rebuild than the pickled dtype object; structured ones and those
+    # with metadata go whole.
+    if dtype.fields is None and dtype.subdtype is None and dtype.metadata is None:
+        return str(dtype.str)
+    return dtype
+
+
 def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     found = _registry.find(array)
     if found is None:
@@ -114,7 +123,7 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
         offset,
         array.shape,
         array.strides,
-        array.dtype,
+        _compact(array.dtype),
         readonly,
     )
 
@@ -166,7 +175,7 @@ def rebuild_ndarray(
     offset: int,
     shape: tuple[int, ...],
     strides: tuple[int, ...],
-    dtype: np.dtype[Any],
+    dtype: np.dtype[Any] | str,
     readonly: bool,
 ) -> npt.NDArray[Any]:
     mapping = _receive(reference, length, readonly)
