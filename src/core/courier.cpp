@@ -221,7 +221,7 @@ unique_fd receive_descriptor(int socket) {
     return fd;
 }
 
-// The connection to the courier at `address`, opened if need be; empty if
+// The kept connection to the courier at `address`, opened if need be; -1 if
 // that courier is gone (errno says why).
 int connection_to(courier_connections& connections, const std::string& address) {
     for (const auto& [where, socket] : connections.open) {
@@ -239,24 +239,15 @@ int connection_to(courier_connections& connections, const std::string& address) 
     return connections.open.emplace_back(address, std::move(socket)).second.get();
 }
 
-// Sends a request on a kept connection, opening another once if that one
-// was closed (its courier ended, and another took its address: never, as
-// addresses are random, but a closed connection is not an error to report).
-int send_to_courier(courier_connections& connections, const std::string& address,
-                    std::uint8_t verb, const courier_token& token) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        const int socket = connection_to(connections, address);
-        if (socket < 0) {
-            return -1;
-        }
-        if (send_request(socket, verb, token)) {
-            return socket;
-        }
-        const int err = errno;
-        connections.erase(address);
-        errno = err;
+// Tells the courier at `address` that the offer `token` was received
+// another way, so that it may drop its copy.  Best effort: a courier that
+// does not hear it drops the copy once its process has ended.
+void tell_done(courier_connections& connections, const std::string& address,
+               const courier_token& token) {
+    const int socket = connection_to(connections, address);
+    if (socket >= 0 && !send_request(socket, detail::courier_done, token)) {
+        connections.erase(address); // closed: the next one reconnects
     }
-    return -1;
 }
 
 // On a connection of its own, which the courier serves as soon as it comes
@@ -312,9 +303,7 @@ unique_fd take_descriptor(const descriptor_offer& offer,
     if (!fd) {
         return take_from_courier(offer);
     }
-    // The courier may drop its copy.  Not waited for, and not needed: if
-    // this does not reach it, it drops the copy when its process has ended.
-    send_to_courier(c.connections, offer.address, detail::courier_done, offer.token);
+    tell_done(c.connections, offer.address, offer.token);
     return fd;
 }
 
