@@ -46,8 +46,9 @@ class Entry:
 
 
 _lock = threading.Lock()
-_starts: list[int] = []
-_entries: list[Entry] = []
+_starts: list[int] = []  # sorted, to find the entry of an address
+_entries: list[Entry] = []  # in the order of _starts
+_by_identity: dict[Identity, list[Entry]] = {}  # to find a segment's mappings
 
 
 def _reset_lock_in_child() -> None:
@@ -73,11 +74,16 @@ def add(mapping: Mapping, source: Source) -> None:
         at = bisect.bisect(_starts, start)
         _starts.insert(at, start)
         _entries.insert(at, entry)
+        _by_identity.setdefault(source.identity, []).append(entry)
     weakref.finalize(mapping, _remove, entry)
 
 
 def _remove(entry: Entry) -> None:
     with _lock:
+        same = _by_identity[entry.source.identity]
+        same.remove(entry)
+        if not same:
+            del _by_identity[entry.source.identity]
         at = bisect.bisect_left(_starts, entry.start)
         while at < len(_entries) and _starts[at] == entry.start:
             if _entries[at] is entry:
@@ -86,7 +92,8 @@ def _remove(entry: Entry) -> None:
             at += 1
 
 
-def _bounds(array: npt.NDArray[np.generic]) -> tuple[int, int]:
+def bounds(array: npt.NDArray[np.generic]) -> tuple[int, int]:
+    """The first byte of `array` and the one past its last."""
     low, high = _byte_bounds(array)
     return int(low), int(high)
 
@@ -99,7 +106,7 @@ except ImportError:  # NumPy 1
 
 def find(array: npt.NDArray[np.generic]) -> tuple[Entry, Mapping] | None:
     """The entry, and its live mapping, that holds every byte of `array`."""
-    low, high = _bounds(array)
+    low, high = bounds(array)
     with _lock:
         at = bisect.bisect_right(_starts, low) - 1
         if at < 0:
@@ -114,7 +121,7 @@ def find(array: npt.NDArray[np.generic]) -> tuple[Entry, Mapping] | None:
 def find_identity(identity: Identity, readonly: bool) -> Mapping | None:
     """A live mapping of the memory `identity`, if this process has one."""
     with _lock:
-        candidates = [e for e in _entries if e.source.identity == identity]
+        candidates = list(_by_identity.get(identity, ()))
     for entry in candidates:
         mapping = entry.mapping()
         if (
@@ -130,8 +137,6 @@ def holds(identity: Identity, fd: int) -> bool:
     """Whether this process keeps descriptor `fd` for the memory `identity`."""
     with _lock:
         return any(
-            e.source.identity == identity
-            and e.source.fd is not None
-            and e.source.fd.fileno() == fd
-            for e in _entries
+            e.source.fd is not None and e.source.fd.fileno() == fd
+            for e in _by_identity.get(identity, ())
         )

@@ -344,7 +344,7 @@ def backing(a: npt.NDArray[Any]) -> Backing | None:
     if found is None:
         return None
     entry, mapping = found
-    low, high = _registry._bounds(a)
+    low, high = _registry.bounds(a)
     return Backing(
         entry.source.kind,
         entry.source.name,
