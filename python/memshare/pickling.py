@@ -55,6 +55,10 @@ class CourierOffer(NamedTuple):
     def detach(self) -> _core.FileDescriptor:
         return _core.take_descriptor(*self)
 
+    def release(self) -> None:
+        """Not needed after all: the courier may drop its copy."""
+        _core.release_offer(self.address, self.token)
+
 
 # The descriptors already given to each process being started.  spawn refuses
 # a descriptor listed twice, so every view of one segment shares one entry.
@@ -128,45 +132,63 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     )
 
 
-def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
-    kind, handle, identity = reference
-    if kind == "anonymous":
-        try:
-            taken = handle.detach()  # type: ignore[union-attr]
-        except RuntimeError as error:
-            # "received 0 items of ancdata" from multiprocessing: no
-            # descriptor fitted in this process.
-            raise OSError(
-                errno.EMFILE,
-                f"cannot receive a shared array: {error} ({_descriptor_limit()})",
-            ) from error
-        mapping = _registry.find_identity(identity, readonly)
-        if mapping is not None:
-            # One descriptor per segment is enough: close this one, unless
-            # it is that one, inherited once for several arrays.
-            if isinstance(taken, int) and not _registry.holds(identity, taken):
-                os.close(taken)
-            return mapping  # a FileDescriptor closes itself
-        fd = (
-            taken
-            if isinstance(taken, _core.FileDescriptor)
-            else _core.FileDescriptor(taken)
-        )
-        mapping = Mapping(_core.map_shared(fd.fileno(), length, False))
-        _registry.add(mapping, _registry.Source("anonymous", identity, fd=fd))
-        return mapping
-    mapping = _registry.find_identity(identity, readonly)
-    if mapping is not None:
-        return mapping
-    name, raw, found = _core.open_segment(_encode(str(handle)), readonly, keep_fd=False)
+def _decline(handle: _Detachable, identity: _registry.Identity) -> None:
+    """Let go of the descriptor `handle` brings, for memory already mapped."""
+    if isinstance(handle, CourierOffer):
+        handle.release()
+        return
+    # Inherited with this process: close it, unless it is the one kept for
+    # the segment (several arrays of it name the same descriptor).
+    taken = handle.detach()
+    if isinstance(taken, int) and not _registry.holds(identity, taken):
+        os.close(taken)
+
+
+def _map_anonymous(
+    handle: _Detachable, identity: _registry.Identity, length: int
+) -> Mapping:
+    try:
+        taken = handle.detach()
+    except RuntimeError as error:
+        # "received 0 items of ancdata" from multiprocessing: no descriptor
+        # fitted in this process.
+        raise OSError(
+            errno.EMFILE,
+            f"cannot receive a shared array: {error} ({_descriptor_limit()})",
+        ) from error
+    fd = (
+        taken
+        if isinstance(taken, _core.FileDescriptor)
+        else _core.FileDescriptor(taken)
+    )
+    mapping = Mapping(_core.map_shared(fd.fileno(), length, False))
+    _registry.add(mapping, _registry.Source("anonymous", identity, fd=fd))
+    return mapping
+
+
+def _open_named(name: str, identity: _registry.Identity, readonly: bool) -> Mapping:
+    bare, raw, found = _core.open_segment(_encode(name), readonly, keep_fd=False)
     if found != identity:
         raise ValueError(
-            f"the shared array's segment {name!r} was removed and made again since the "
+            f"the shared array's segment {bare!r} was removed and made again since the "
             "array was sent: its data is gone"
         )
     mapping = Mapping(raw)
-    _registry.add(mapping, _registry.Source("named", identity, name=name))
+    _registry.add(mapping, _registry.Source("named", identity, name=bare))
     return mapping
+
+
+def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
+    """The mapping of the segment `reference` names: this process's own if it
+    has one (each segment is mapped once), else a new one."""
+    _, handle, identity = reference
+    mapping = _registry.find_identity(identity, readonly)
+    if isinstance(handle, str):
+        return mapping or _open_named(handle, identity, readonly)
+    if mapping is not None:
+        _decline(handle, identity)
+        return mapping
+    return _map_anonymous(handle, identity, length)
 
 
 def rebuild_ndarray(

@@ -59,6 +59,18 @@ segment_triple segment_of(const shm_name& name, const unique_fd& fd, bool readon
             std::pair(id.device, id.inode)};
 }
 
+// An offer as Python holds it: the courier's address and a 16-byte token.
+descriptor_offer offer_of(const py::bytes& address, const py::bytes& token, int pid,
+                          int fd) {
+    descriptor_offer offer{std::string(address), {}, pid, fd};
+    const std::string key(token);
+    if (key.size() != offer.token.size()) {
+        throw py::value_error("a courier token has 16 bytes");
+    }
+    std::memcpy(offer.token.data(), key.data(), key.size());
+    return offer;
+}
+
 void bind_file_descriptor(py::module_& m) {
     py::class_<unique_fd>(m, "FileDescriptor",
                           "A descriptor that memshare owns: closed with the object.")
@@ -92,8 +104,8 @@ void bind_file_descriptor(py::module_& m) {
         "offer_descriptor",
         [](int_arg fd) {
             const descriptor_offer offer = [&] {
-                const py::gil_scoped_release
-                    unlocked; // the courier may be slow to read
+                // The courier may be slow to read.
+                const py::gil_scoped_release unlocked;
                 return memshare::offer_descriptor(fd.value);
             }();
             return py::make_tuple(
@@ -108,12 +120,8 @@ void bind_file_descriptor(py::module_& m) {
         "take_descriptor",
         [](const py::bytes& address, const py::bytes& token, int_arg pid, int_arg fd,
            std::pair<std::uint64_t, std::uint64_t> identity) {
-            descriptor_offer offer{std::string(address), {}, pid.value, fd.value};
-            const std::string key(token);
-            if (key.size() != offer.token.size()) {
-                throw py::value_error("a courier token has 16 bytes");
-            }
-            std::memcpy(offer.token.data(), key.data(), key.size());
+            const descriptor_offer offer =
+                offer_of(address, token, pid.value, fd.value);
             const py::gil_scoped_release unlocked; // may wait for the courier
             return memshare::take_descriptor(offer, {identity.first, identity.second});
         },
@@ -121,6 +129,15 @@ void bind_file_descriptor(py::module_& m) {
         py::arg("identity"),
         "Take a descriptor offered by process `pid` as its `fd`, of the memory "
         "`identity`: from that process while it lives, else from its courier.");
+    m.def(
+        "release_offer",
+        [](const py::bytes& address, const py::bytes& token) {
+            const descriptor_offer offer = offer_of(address, token, 0, -1);
+            const py::gil_scoped_release unlocked; // may connect to the courier
+            memshare::release_offer(offer);
+        },
+        py::arg("address"), py::arg("token"),
+        "Tell the courier at `address` that the offer `token` will not be taken.");
     m.def(
         "map_shared",
         [](int_arg fd, index_arg length, bool readonly) {

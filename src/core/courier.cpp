@@ -307,4 +307,11 @@ unique_fd take_descriptor(const descriptor_offer& offer,
     return fd;
 }
 
+void release_offer(const descriptor_offer& offer) {
+    install_fork_handlers();
+    courier_client& c = client();
+    const std::scoped_lock lock(c.mutex);
+    tell_done(c.connections, offer.address, offer.token);
+}
+
 } // namespace memshare

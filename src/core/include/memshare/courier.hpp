@@ -44,4 +44,8 @@ void set_courier_executable(std::string path);
 [[nodiscard]] unique_fd take_descriptor(const descriptor_offer& offer,
                                         const file_identity& expected);
 
+// Tells the courier that `offer` will not be taken: the receiver has that
+// memory already.
+void release_offer(const descriptor_offer& offer);
+
 } // namespace memshare
