@@ -61,10 +61,10 @@ void install_fork_handlers() {
     std::call_once(once, [] {
         ::pthread_atfork([] { client().mutex.lock(); }, [] { client().mutex.unlock(); },
                          [] {
-                             // The courier serves the parent; a child that
-                             // offers starts its own.
-                             // Its connections are the parent's too: an
-                             // answer could reach the wrong process.
+                             // The courier serves the parent: a child that
+                             // offers starts its own.  The kept connections
+                             // are the parent's too: drop them, so that no
+                             // answer reaches the wrong process.
                              courier_client& c = client();
                              c.socket.reset();
                              c.address.clear();
@@ -146,7 +146,8 @@ bool send_offer(courier_client& c, int fd, const courier_token& token) {
                        : "");
 }
 
-// A socket connected to the courier at `address`, or an empty one.
+// A socket connected to the courier at `address`, or an empty one (errno
+// says why).
 unique_fd connect_to(const std::string& address) {
     unique_fd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!socket) {
@@ -183,8 +184,9 @@ unique_fd reopen(const descriptor_offer& offer, const file_identity& expected) {
         "/proc/" + std::to_string(offer.pid) + "/fd/" + std::to_string(offer.fd);
     unique_fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!fd) {
-        if (errno == EMFILE || errno == ENFILE) {
-            throw os_error(errno, "open", path, detail::descriptor_limit_hint());
+        const int err = errno;
+        if (err == EMFILE || err == ENFILE) {
+            throw os_error(err, "open", path, detail::descriptor_limit_hint());
         }
         return {}; // the sender is gone, or closed it, or may not be read
     }
@@ -210,8 +212,8 @@ unique_fd receive_descriptor(int socket) {
     if (got.size > 0 && answer == detail::courier_refused) {
         throw os_error(EMFILE, "take from memshare-courier", {},
                        "the sender's courier had reached its RLIMIT_NOFILE when the "
-                       "array was sent, and the sender is gone: too many arrays sent "
-                       "were waiting to be received");
+                       "array was sent, and the sender no longer holds it: too many "
+                       "arrays sent were waiting to be received");
     }
     if (got.size == 0 || answer != detail::courier_ok || !fd) {
         throw os_error(ENOENT, "take from memshare-courier", {},
