@@ -8,10 +8,8 @@ import bisect
 import os
 import threading
 import weakref
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
-import numpy as np
 import numpy.typing as npt
 
 from . import _core
@@ -20,8 +18,7 @@ from .mapping import Mapping
 Identity = tuple[int, int]  # (st_dev, st_ino) of the memory
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Where the memory of a mapping comes from.
 
     Anonymous memory is a memfd: ``fd`` keeps it, to send it to other
@@ -36,8 +33,7 @@ class Source:
     fd: _core.FileDescriptor | None = None
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     start: int
     end: int
     mapping: weakref.ref[Mapping]
@@ -45,10 +41,14 @@ class Entry:
     readonly: bool
 
 
+# Tuples and plain weak references, not dataclasses and weakref.finalize:
+# every array sent or received passes through here, and they cost a few
+# microseconds each on that path.
 _lock = threading.Lock()
 _starts: list[int] = []  # sorted, to find the entry of an address
 _entries: list[Entry] = []  # in the order of _starts
 _by_identity: dict[Identity, list[Entry]] = {}  # to find a segment's mappings
+_by_reference: dict[int, Entry] = {}  # id(entry.mapping): to forget it
 
 
 def _reset_lock_in_child() -> None:
@@ -63,50 +63,50 @@ os.register_at_fork(after_in_child=_reset_lock_in_child)
 def add(mapping: Mapping, source: Source) -> None:
     """Record `mapping` until it is gone (with the last array of it)."""
     start = mapping.address
+    # The callback is a module function, so that no cycle keeps the entry,
+    # and the descriptor in its source, alive once it is forgotten.
+    reference = weakref.ref(mapping, _forget)
     entry = Entry(
         start,
         start + len(mapping),
-        weakref.ref(mapping),
+        reference,
         source,
-        readonly=mapping.access == _core.ACCESS_READ,
+        mapping.access == _core.ACCESS_READ,
     )
     with _lock:
         at = bisect.bisect(_starts, start)
         _starts.insert(at, start)
         _entries.insert(at, entry)
         _by_identity.setdefault(source.identity, []).append(entry)
-    weakref.finalize(mapping, _remove, entry)
+        _by_reference[id(reference)] = entry
 
 
-def _remove(entry: Entry) -> None:
+def _forget(reference: weakref.ref[Mapping]) -> None:
     with _lock:
+        entry = _by_reference.pop(id(reference))
         same = _by_identity[entry.source.identity]
-        same.remove(entry)
+        del same[next(i for i, e in enumerate(same) if e is entry)]
         if not same:
             del _by_identity[entry.source.identity]
         at = bisect.bisect_left(_starts, entry.start)
-        while at < len(_entries) and _starts[at] == entry.start:
-            if _entries[at] is entry:
-                del _starts[at], _entries[at]
-                return
+        while _entries[at] is not entry:
             at += 1
+        del _starts[at], _entries[at]
 
 
-def bounds(array: npt.NDArray[np.generic]) -> tuple[int, int]:
+def bounds(array: npt.NDArray[Any]) -> tuple[int, int]:
     """The first byte of `array` and the one past its last."""
-    low, high = _byte_bounds(array)
-    return int(low), int(high)
+    _, low, high, _ = _core.array_memory(array)
+    return low, high
 
 
-try:
-    from numpy.lib.array_utils import byte_bounds as _byte_bounds
-except ImportError:  # NumPy 1
-    from numpy import byte_bounds as _byte_bounds  # type: ignore[attr-defined,no-redef]
-
-
-def find(array: npt.NDArray[np.generic]) -> tuple[Entry, Mapping] | None:
+def find(array: npt.NDArray[Any]) -> tuple[Entry, Mapping] | None:
     """The entry, and its live mapping, that holds every byte of `array`."""
-    low, high = bounds(array)
+    return find_range(*bounds(array))
+
+
+def find_range(low: int, high: int) -> tuple[Entry, Mapping] | None:
+    """The entry, and its live mapping, that holds the bytes [low, high)."""
     with _lock:
         at = bisect.bisect_right(_starts, low) - 1
         if at < 0:

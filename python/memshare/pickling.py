@@ -26,7 +26,7 @@ import pickle
 import resource
 import weakref
 from multiprocessing import context, reduction
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -39,26 +39,18 @@ __all__: list[str] = []
 
 
 class _Detachable(Protocol):
-    def detach(self) -> int | _core.FileDescriptor: ...
+    def detach(self) -> int: ...
 
 
-class CourierOffer(NamedTuple):
-    """A descriptor of the memory `identity`: the sender's `fd` while process
-    `pid` lives, and a copy with its courier under `token`."""
+# An anonymous segment offered to this process's courier: its address, the
+# offer's token, and the sender's pid and descriptor number (see
+# courier.hpp).  A plain tuple: a class would be pickled by name, and looked
+# up by name on arrival, at every hand-off.
+Offer = tuple[bytes, bytes, int, int]
 
-    address: bytes
-    token: bytes
-    pid: int
-    fd: int
-    identity: _registry.Identity
-
-    def detach(self) -> _core.FileDescriptor:
-        return _core.take_descriptor(*self)
-
-    def release(self) -> None:
-        """Not needed after all: the courier may drop its copy."""
-        _core.release_offer(self.address, self.token)
-
+# How the segment of an array reaches the receiver (an offer, a descriptor
+# inherited with the process, or a name), and which segment it is.
+Reference = tuple[Offer | _Detachable | str, _registry.Identity]
 
 # The descriptors already given to each process being started.  spawn refuses
 # a descriptor listed twice, so every view of one segment shares one entry.
@@ -67,21 +59,17 @@ _given: weakref.WeakKeyDictionary[Any, dict[int, _Detachable]] = (
 )
 
 
-def _transport(fd: _core.FileDescriptor, identity: _registry.Identity) -> _Detachable:
+def _anonymous_reference(
+    fd: _core.FileDescriptor, identity: _registry.Identity
+) -> Reference:
     popen = context.get_spawning_popen()
-    if popen is not None:
-        # Sent with a process being started: it inherits the descriptor.
-        given = _given.setdefault(popen, {})
-        if fd.fileno() not in given:
-            given[fd.fileno()] = reduction.DupFd(fd.fileno())
-        return given[fd.fileno()]
-    return CourierOffer(*_core.offer_descriptor(fd.fileno()), identity)
-
-
-Reference = (
-    tuple[Literal["anonymous"], _Detachable, _registry.Identity]
-    | tuple[Literal["named"], str, _registry.Identity]
-)
+    if popen is None:
+        return _core.offer_descriptor(fd.fileno()), identity
+    # Sent with a process being started: it inherits the descriptor.
+    given = _given.setdefault(popen, {})
+    if fd.fileno() not in given:
+        given[fd.fileno()] = reduction.DupFd(fd.fileno())
+    return given[fd.fileno()], identity
 
 
 def _descriptor_limit() -> str:
@@ -102,7 +90,8 @@ def _compact(dtype: np.dtype[Any]) -> np.dtype[Any] | str:
 
 
 def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
-    found = _registry.find(array)
+    data, low, high, writeable = _core.array_memory(array)
+    found = _registry.find_range(low, high)
     if found is None:
         return array.__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # as before memshare
     entry, mapping = found
@@ -111,44 +100,39 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     if source.kind == "anonymous":
         assert source.fd is not None
         # Failures name the limit they hit (the core says which).
-        reference = (
-            "anonymous",
-            _transport(source.fd, source.identity),
-            source.identity,
-        )
+        reference = _anonymous_reference(source.fd, source.identity)
     else:
         assert source.name is not None
-        reference = ("named", source.name, source.identity)
-    offset = array.__array_interface__["data"][0] - entry.start
-    readonly = not array.flags.writeable
+        reference = (source.name, source.identity)
     return rebuild_ndarray, (
         reference,
         len(mapping),
-        offset,
+        data - entry.start,
         array.shape,
         array.strides,
         _compact(array.dtype),
-        readonly,
+        not writeable,
     )
 
 
-def _decline(handle: _Detachable, identity: _registry.Identity) -> None:
-    """Let go of the descriptor `handle` brings, for memory already mapped."""
-    if isinstance(handle, CourierOffer):
-        handle.release()
+def _decline(reference: Reference) -> None:
+    """Let go of the descriptor `reference` brings, for memory already mapped."""
+    handle, identity = reference
+    if isinstance(handle, tuple):
+        address, token, _, _ = handle
+        _core.release_offer(address, token)  # the courier may drop its copy
         return
+    assert not isinstance(handle, str)
     # Inherited with this process: close it, unless it is the one kept for
     # the segment (several arrays of it name the same descriptor).
     taken = handle.detach()
-    if isinstance(taken, int) and not _registry.holds(identity, taken):
+    if not _registry.holds(identity, taken):
         os.close(taken)
 
 
-def _map_anonymous(
-    handle: _Detachable, identity: _registry.Identity, length: int
-) -> Mapping:
+def _map_inherited(handle: _Detachable, length: int) -> tuple[Any, _core.Mapping]:
     try:
-        taken = handle.detach()
+        fd = _core.FileDescriptor(handle.detach())
     except RuntimeError as error:
         # "received 0 items of ancdata" from multiprocessing: no descriptor
         # fitted in this process.
@@ -156,12 +140,17 @@ def _map_anonymous(
             errno.EMFILE,
             f"cannot receive a shared array: {error} ({_descriptor_limit()})",
         ) from error
-    fd = (
-        taken
-        if isinstance(taken, _core.FileDescriptor)
-        else _core.FileDescriptor(taken)
-    )
-    mapping = Mapping(_core.map_shared(fd.fileno(), length, False))
+    return fd, _core.map_shared(fd.fileno(), length, False)
+
+
+def _map_anonymous(reference: Reference, length: int) -> Mapping:
+    handle, identity = reference
+    if isinstance(handle, tuple):
+        fd, raw = _core.receive_shared(*handle, identity, length)
+    else:
+        assert not isinstance(handle, str)
+        fd, raw = _map_inherited(handle, length)
+    mapping = Mapping(raw)
     _registry.add(mapping, _registry.Source("anonymous", identity, fd=fd))
     return mapping
 
@@ -181,14 +170,14 @@ def _open_named(name: str, identity: _registry.Identity, readonly: bool) -> Mapp
 def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
     """The mapping of the segment `reference` names: this process's own if it
     has one (each segment is mapped once), else a new one."""
-    _, handle, identity = reference
+    handle, identity = reference
     mapping = _registry.find_identity(identity, readonly)
     if isinstance(handle, str):
         return mapping or _open_named(handle, identity, readonly)
     if mapping is not None:
-        _decline(handle, identity)
+        _decline(reference)
         return mapping
-    return _map_anonymous(handle, identity, length)
+    return _map_anonymous(reference, length)
 
 
 def rebuild_ndarray(

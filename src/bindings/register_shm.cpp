@@ -117,18 +117,28 @@ void bind_file_descriptor(py::module_& m) {
         py::arg("fd"),
         "Give this process's courier a duplicate of `fd`: (address, token, pid, fd).");
     m.def(
-        "take_descriptor",
+        "receive_shared",
         [](const py::bytes& address, const py::bytes& token, int_arg pid, int_arg fd,
-           std::pair<std::uint64_t, std::uint64_t> identity) {
+           std::pair<std::uint64_t, std::uint64_t> identity, index_arg length) {
             const descriptor_offer offer =
                 offer_of(address, token, pid.value, fd.value);
+            if (length.value <= 0) {
+                throw py::value_error("a shared array's memory has a positive length");
+            }
+            const auto size = static_cast<std::size_t>(length.value);
             const py::gil_scoped_release unlocked; // may wait for the courier
-            return memshare::take_descriptor(offer, {identity.first, identity.second});
+            unique_fd taken = memshare::take_descriptor(
+                offer, {identity.first, identity.second}, size);
+            Mapping mapping = Mapping::from_shared_memory(
+                taken.get(), size, false,
+                "memfd of process " + std::to_string(pid.value));
+            return std::pair(std::move(taken), std::move(mapping));
         },
         py::arg("address"), py::arg("token"), py::arg("pid"), py::arg("fd"),
-        py::arg("identity"),
+        py::arg("identity"), py::arg("length"),
         "Take a descriptor offered by process `pid` as its `fd`, of the memory "
-        "`identity`: from that process while it lives, else from its courier.");
+        "`identity`, from that process while it lives, else from its courier; "
+        "return it and a shared Mapping of its first `length` bytes.");
     m.def(
         "release_offer",
         [](const py::bytes& address, const py::bytes& token) {

@@ -10,16 +10,19 @@
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +51,11 @@ struct courier_client {
     std::string executable;
     unique_fd socket;
     std::string address;
+    pid_t pid = 0; // of the process the courier serves (getpid() is a syscall)
+    // Tokens are this random key and a count: unique without a getrandom()
+    // per offer.  They need not be unguessable: the courier serves only
+    // processes of its user (SO_PEERCRED), who may read /proc/PID/fd anyway.
+    courier_token next_token{};
     courier_connections connections;
 };
 
@@ -125,6 +133,20 @@ void start_courier(courier_client& c) {
                          "processes they are sent to");
     c.socket = std::move(our_end);
     c.address = std::move(name);
+    c.pid = ::getpid();
+    c.next_token = random_token();
+}
+
+// A token no earlier offer to this courier had: the count in its last
+// eight bytes goes up by one.
+courier_token take_token(courier_client& c) {
+    const courier_token token = c.next_token;
+    for (auto byte = c.next_token.rbegin(); byte != c.next_token.rbegin() + 8; ++byte) {
+        if (++*byte != 0) {
+            break; // no carry
+        }
+    }
+    return token;
 }
 
 // Sends `fd` with `token`; false if the courier is gone.
@@ -178,8 +200,24 @@ bool send_request(int socket, std::uint8_t verb, const courier_token& token) {
     return sent == static_cast<ssize_t>(sizeof request);
 }
 
+bool is_memory(const struct stat& st, const file_identity& expected) {
+    return st.st_dev == expected.device && st.st_ino == expected.inode;
+}
+
+// Refuses memory smaller than the handle that names it says (a damaged
+// handle), which would make accesses past its end SIGBUS.
+void check_size(const struct stat& st, std::uint64_t size, const std::string& path) {
+    if (static_cast<std::uint64_t>(st.st_size) < size) {
+        throw std::invalid_argument("the shared memory " + path + " has " +
+                                    std::to_string(st.st_size) +
+                                    " bytes, fewer than the " + std::to_string(size) +
+                                    " its handle names: the handle is damaged");
+    }
+}
+
 // The sender's own descriptor, through /proc, if it still has it.
-unique_fd reopen(const descriptor_offer& offer, const file_identity& expected) {
+unique_fd reopen(const descriptor_offer& offer, const file_identity& expected,
+                 std::uint64_t size) {
     const std::string path =
         "/proc/" + std::to_string(offer.pid) + "/fd/" + std::to_string(offer.fd);
     unique_fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
@@ -191,9 +229,10 @@ unique_fd reopen(const descriptor_offer& offer, const file_identity& expected) {
         return {}; // the sender is gone, or closed it, or may not be read
     }
     const struct stat st = detail::stat_of(fd.get(), path);
-    if (st.st_dev != expected.device || st.st_ino != expected.inode) {
+    if (!is_memory(st, expected)) {
         return {}; // the number was reused for something else
     }
+    check_size(st, size, path);
     return fd;
 }
 
@@ -254,7 +293,8 @@ void tell_done(courier_connections& connections, const std::string& address,
 
 // On a connection of its own, which the courier serves as soon as it comes
 // (the kept ones, which only say "done", it reads when it gets round to it).
-unique_fd take_from_courier(const descriptor_offer& offer) {
+unique_fd take_from_courier(const descriptor_offer& offer,
+                            const file_identity& expected, std::uint64_t size) {
     const unique_fd socket = connect_to(offer.address);
     if (!socket || !send_request(socket.get(), detail::courier_take, offer.token)) {
         const int err = errno;
@@ -266,7 +306,15 @@ unique_fd take_from_courier(const descriptor_offer& offer) {
                                  " s ago, or was killed"
                            : "");
     }
-    return receive_descriptor(socket.get());
+    unique_fd fd = receive_descriptor(socket.get());
+    const struct stat st = detail::stat_of(fd.get(), offer.address);
+    if (!is_memory(st, expected)) {
+        throw os_error(ESTALE, "take from memshare-courier", offer.address,
+                       "the courier handed out other memory than the array was "
+                       "sent with");
+    }
+    check_size(st, size, "from " + offer.address);
+    return fd;
 }
 
 } // namespace
@@ -281,10 +329,10 @@ descriptor_offer offer_descriptor(int fd) {
     install_fork_handlers();
     courier_client& c = client();
     const std::scoped_lock lock(c.mutex);
-    const courier_token token = random_token();
     if (!c.socket) {
         start_courier(c);
     }
+    const courier_token token = take_token(c);
     if (!send_offer(c, fd, token)) {
         // The courier was killed: start another for this and later offers.
         start_courier(c);
@@ -293,17 +341,17 @@ descriptor_offer offer_descriptor(int fd) {
                            "the courier ended as soon as it started");
         }
     }
-    return {c.address, token, ::getpid(), fd};
+    return {c.address, token, c.pid, fd};
 }
 
-unique_fd take_descriptor(const descriptor_offer& offer,
-                          const file_identity& expected) {
+unique_fd take_descriptor(const descriptor_offer& offer, const file_identity& expected,
+                          std::uint64_t size) {
     install_fork_handlers();
     courier_client& c = client();
     const std::scoped_lock lock(c.mutex);
-    unique_fd fd = reopen(offer, expected);
+    unique_fd fd = reopen(offer, expected, size);
     if (!fd) {
-        return take_from_courier(offer);
+        return take_from_courier(offer, expected, size);
     }
     tell_done(c.connections, offer.address, offer.token);
     return fd;

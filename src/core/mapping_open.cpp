@@ -97,6 +97,16 @@ Mapping Mapping::from_fd(int fd, std::int64_t length, int flags, int prot,
                       offset, flags, prot, access);
 }
 
+Mapping Mapping::from_shared_memory(int fd, std::size_t length, bool readonly,
+                                    const std::string& target) {
+    if (length == 0) {
+        throw std::invalid_argument("cannot map " + target + ": it is empty");
+    }
+    return map_window(fd, unique_fd(), target, length, 0, MAP_SHARED,
+                      readonly ? PROT_READ : PROT_READ | PROT_WRITE,
+                      readonly ? access_mode::read : access_mode::default_access);
+}
+
 Mapping Mapping::anonymous_memory(std::int64_t length, bool shared, int prot,
                                   int extra_flags) {
     if (length <= 0) {

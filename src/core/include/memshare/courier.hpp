@@ -39,10 +39,11 @@ void set_courier_executable(std::string path);
 // Gives the courier of this process a duplicate of `fd`.
 [[nodiscard]] descriptor_offer offer_descriptor(int fd);
 
-// Takes the descriptor offered as `offer`, of the memory `expected`, from
-// any process.
+// Takes the descriptor offered as `offer`, of the memory `expected` of at
+// least `size` bytes, from any process.
 [[nodiscard]] unique_fd take_descriptor(const descriptor_offer& offer,
-                                        const file_identity& expected);
+                                        const file_identity& expected,
+                                        std::uint64_t size);
 
 // Tells the courier that `offer` will not be taken: the receiver has that
 // memory already.

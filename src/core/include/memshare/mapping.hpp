@@ -67,6 +67,12 @@ public:
     static Mapping from_file_descriptor(int fd, file_mode mode,
                                         std::optional<std::int64_t> length,
                                         std::int64_t offset, int extra_flags);
+    // The first `length` bytes of shared memory `fd`, which the caller knows
+    // to hold that many, mapped MAP_SHARED without a descriptor of its own:
+    // for memory received from another process.  `target` names it in
+    // errors (from_fd asks /proc for a name, which costs a path walk).
+    static Mapping from_shared_memory(int fd, std::size_t length, bool readonly,
+                                      const std::string& target);
 
     // -- state ----------------------------------------------------------------
     [[nodiscard]] bool closed() const noexcept { return !region_; }
