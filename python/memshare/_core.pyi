@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'shm_open', 'shm_unlink']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -330,9 +330,9 @@ def memfd_create(name: bytes, flags: int) -> int:
     """
     memfd_create(2); the caller owns the descriptor.
     """
-def offer_descriptor(fd: int) -> tuple[bytes, bytes, int, int]:
+def offer_descriptor(fd: int, identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[bytes, bytes, int, int]:
     """
-    Give this process's courier a duplicate of `fd`: (address, token, pid, fd).
+    Offer `fd`, of the memory `identity`, through this process's courier: (address, token, pid, fd).
     """
 def open_segment(name: bytes, readonly: bool, keep_fd: bool = True) -> tuple[str, Mapping, tuple[int, int]]:
     """
@@ -361,6 +361,10 @@ def shm_open(name: bytes, flags: int, mode: int) -> int:
 def shm_unlink(name: bytes) -> None:
     """
     shm_unlink(3).
+    """
+def withdraw_offers(identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    """
+    This process let go of the memory `identity`: its courier may drop its copy once every offer of it is taken.
     """
 ACCESS_COPY: int = 3
 ACCESS_DEFAULT: int = 0

@@ -84,14 +84,20 @@ def add(mapping: Mapping, source: Source) -> None:
 def _forget(reference: weakref.ref[Mapping]) -> None:
     with _lock:
         entry = _by_reference.pop(id(reference))
-        same = _by_identity[entry.source.identity]
+        identity = entry.source.identity
+        same = _by_identity[identity]
         del same[next(i for i, e in enumerate(same) if e is entry)]
-        if not same:
-            del _by_identity[entry.source.identity]
+        last = not same
+        if last:
+            del _by_identity[identity]
         at = bisect.bisect_left(_starts, entry.start)
         while _entries[at] is not entry:
             at += 1
         del _starts[at], _entries[at]
+    if last and entry.source.kind == "anonymous":
+        # Handles of it sent from here may still be on their way: the
+        # courier keeps its copy until they have been received.
+        _core.withdraw_offers(identity)
 
 
 def bounds(array: npt.NDArray[Any]) -> tuple[int, int]:

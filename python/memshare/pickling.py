@@ -9,9 +9,11 @@ hundred bytes: the segment, where the array is in it, its dtype, shape and
 strides.  Named memory goes by name.  Anonymous memory goes as its
 descriptor: to a process being started, with the process (as multiprocessing
 passes descriptors); otherwise as this process's descriptor number, which
-the receiver opens through ``/proc/PID/fd``, and a copy given to this
-process's courier (see ``courier.hpp``), which hands it out if this process
-has ended first.  Any other array pickles exactly as before.
+the receiver opens through ``/proc/PID/fd``.  The first time a segment is
+sent, this process's courier (see ``courier.hpp``) gets a copy of the
+descriptor, to hand out if this process lets go of it or ends before the
+receiver comes; later sends of it are only counted.  Any other array
+pickles exactly as before.
 
 The receiver maps each segment once, however many arrays of it arrive, and
 keeps one descriptor per anonymous segment (to send it on), so thousands of
@@ -64,7 +66,7 @@ def _anonymous_reference(
 ) -> Reference:
     popen = context.get_spawning_popen()
     if popen is None:
-        return _core.offer_descriptor(fd.fileno()), identity
+        return _core.offer_descriptor(fd.fileno(), identity), identity
     # Sent with a process being started: it inherits the descriptor.
     given = _given.setdefault(popen, {})
     if fd.fileno() not in given:

@@ -102,11 +102,12 @@ void bind_file_descriptor(py::module_& m) {
         py::arg("size"), "A sealed memfd of `size` bytes, for arrays.");
     m.def(
         "offer_descriptor",
-        [](int_arg fd) {
+        [](int_arg fd, std::pair<std::uint64_t, std::uint64_t> identity) {
             const descriptor_offer offer = [&] {
                 // The courier may be slow to read.
                 const py::gil_scoped_release unlocked;
-                return memshare::offer_descriptor(fd.value);
+                return memshare::offer_descriptor(fd.value,
+                                                  {identity.first, identity.second});
             }();
             return py::make_tuple(
                 py::bytes(offer.address),
@@ -114,8 +115,18 @@ void bind_file_descriptor(py::module_& m) {
                           offer.token.size()),
                 offer.pid, offer.fd);
         },
-        py::arg("fd"),
-        "Give this process's courier a duplicate of `fd`: (address, token, pid, fd).");
+        py::arg("fd"), py::arg("identity"),
+        "Offer `fd`, of the memory `identity`, through this process's courier: "
+        "(address, token, pid, fd).");
+    m.def(
+        "withdraw_offers",
+        [](std::pair<std::uint64_t, std::uint64_t> identity) {
+            const py::gil_scoped_release unlocked; // the courier may be slow to read
+            memshare::withdraw_offers({identity.first, identity.second});
+        },
+        py::arg("identity"),
+        "This process let go of the memory `identity`: its courier may drop its "
+        "copy once every offer of it is taken.");
     m.def(
         "receive_shared",
         [](const py::bytes& address, const py::bytes& token, int_arg pid, int_arg fd,

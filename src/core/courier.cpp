@@ -1,3 +1,4 @@
+#include "courier_ledger.hpp"
 #include "courier_protocol.hpp"
 #include "descriptor_passing.hpp"
 #include "files.hpp"
@@ -15,11 +16,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <span>
 #include <stdexcept>
@@ -44,18 +47,29 @@ struct courier_connections {
     }
 };
 
-// This process's end of the socket to its courier, and its connections to
-// others.  Never destroyed: a child may fork while static destructors run.
+// The ledger slot of a segment offered to the courier.
+struct registration {
+    std::uint32_t slot;
+    std::uint32_t generation;
+};
+
+using identity_key = std::pair<std::uint64_t, std::uint64_t>; // st_dev, st_ino
+
+// This process's end of the socket to its courier, its ledger, and its
+// connections to others.  Never destroyed: a child may fork while static
+// destructors run.
 struct courier_client {
     std::mutex mutex;
     std::string executable;
     unique_fd socket;
     std::string address;
     pid_t pid = 0; // of the process the courier serves (getpid() is a syscall)
-    // Tokens are this random key and a count: unique without a getrandom()
-    // per offer.  They need not be unguessable: the courier serves only
-    // processes of its user (SO_PEERCRED), who may read /proc/PID/fd anyway.
-    courier_token next_token{};
+    // Tokens are this random key, a slot and a generation.  They need not be
+    // unguessable: the courier serves only processes of its user
+    // (SO_PEERCRED), who may read /proc/PID/fd anyway.
+    courier_token key{};
+    detail::courier_ledger ledger;
+    std::map<identity_key, registration> offered;
     courier_connections connections;
 };
 
@@ -76,6 +90,8 @@ void install_fork_handlers() {
                              courier_client& c = client();
                              c.socket.reset();
                              c.address.clear();
+                             c.ledger.reset();
+                             c.offered.clear();
                              c.connections.open.clear();
                              c.mutex.unlock();
                          });
@@ -114,6 +130,7 @@ void start_courier(courier_client& c) {
         throw_errno("socket");
     }
     const courier_token salt = random_token();
+    const unique_fd ledger = detail::courier_ledger::create();
     std::string name = "memshare-courier-" + std::to_string(::getpid()) + "-";
     for (const auto byte : std::span(salt).first(8)) {
         std::array<char, 3> hex{};
@@ -128,30 +145,51 @@ void start_courier(courier_client& c) {
     }
     detail::spawn_helper(c.executable,
                          {"memshare-courier", "--creator", std::to_string(::getpid())},
-                         {courier_end.get(), -1, -1, listener.get()},
+                         {courier_end.get(), -1, -1, listener.get(), ledger.get()},
                          "memshare-courier hands anonymous shared arrays to the "
                          "processes they are sent to");
     c.socket = std::move(our_end);
     c.address = std::move(name);
     c.pid = ::getpid();
-    c.next_token = random_token();
+    c.key = random_token();
+    c.ledger = detail::courier_ledger(ledger.get());
+    c.offered.clear();
 }
 
-// A token no earlier offer to this courier had: the count in its last
-// eight bytes goes up by one.
-courier_token take_token(courier_client& c) {
-    const courier_token token = c.next_token;
-    for (auto byte = c.next_token.rbegin(); byte != c.next_token.rbegin() + 8; ++byte) {
-        if (++*byte != 0) {
-            break; // no carry
+courier_token token_of(const courier_client& c, const registration& made) {
+    return detail::token_of(c.key, made.slot, made.generation);
+}
+
+// The lowest free slot of the ledger, taken, with this first send counted.
+registration take_slot(courier_client& c) {
+    for (std::uint32_t slot = 0; slot < detail::ledger_slots; ++slot) {
+        detail::ledger_slot& entry = c.ledger[slot];
+        if (entry.state.load(std::memory_order_acquire) == detail::slot_free) {
+            const std::uint32_t generation =
+                entry.generation.load(std::memory_order_relaxed) + 1;
+            entry.generation.store(generation, std::memory_order_relaxed);
+            entry.sends.store(1, std::memory_order_relaxed);
+            entry.state.store(detail::slot_offered, std::memory_order_release);
+            return {slot, generation};
         }
     }
-    return token;
+    throw os_error(ENOSPC, "offer to memshare-courier", {},
+                   "more than " + std::to_string(detail::ledger_slots) +
+                       " anonymous shared arrays this process sent are still held");
 }
 
-// Sends `fd` with `token`; false if the courier is gone.
-bool send_offer(courier_client& c, int fd, const courier_token& token) {
-    if (detail::send_with_descriptor(c.socket.get(), token.data(), token.size(), fd) >=
+// Whether the courier still holds the segment `made` names: it gives the
+// slot back if it refused the offer.
+bool still_offered(const courier_client& c, const registration& made) {
+    const detail::ledger_slot& entry = c.ledger[made.slot];
+    return entry.state.load(std::memory_order_acquire) == detail::slot_offered &&
+           entry.generation.load(std::memory_order_relaxed) == made.generation;
+}
+
+// Sends `fd` under the token of `made`; false if the courier is gone.
+bool send_offer(courier_client& c, int fd, const registration& made) {
+    const detail::courier_request request{detail::courier_offer, token_of(c, made)};
+    if (detail::send_with_descriptor(c.socket.get(), &request, sizeof request, fd) >=
         0) {
         return true;
     }
@@ -166,6 +204,21 @@ bool send_offer(courier_client& c, int fd, const courier_token& token) {
                          "the courier: " +
                              detail::descriptor_limit_hint()
                        : "");
+}
+
+// Offers `fd` to the courier under a new slot, with its first send counted.
+registration offer_segment(courier_client& c, int fd) {
+    registration made = take_slot(c);
+    if (!send_offer(c, fd, made)) {
+        // The courier was killed: start another for this and later offers.
+        start_courier(c);
+        made = take_slot(c);
+        if (!send_offer(c, fd, made)) {
+            throw os_error(EPIPE, "offer to memshare-courier", {},
+                           "the courier ended as soon as it started");
+        }
+    }
+    return made;
 }
 
 // A socket connected to the courier at `address`, or an empty one (errno
@@ -325,23 +378,37 @@ void set_courier_executable(std::string path) {
     c.executable = std::move(path);
 }
 
-descriptor_offer offer_descriptor(int fd) {
+descriptor_offer offer_descriptor(int fd, const file_identity& identity) {
     install_fork_handlers();
     courier_client& c = client();
     const std::scoped_lock lock(c.mutex);
     if (!c.socket) {
         start_courier(c);
     }
-    const courier_token token = take_token(c);
-    if (!send_offer(c, fd, token)) {
-        // The courier was killed: start another for this and later offers.
-        start_courier(c);
-        if (!send_offer(c, fd, token)) {
-            throw os_error(EPIPE, "offer to memshare-courier", {},
-                           "the courier ended as soon as it started");
-        }
+    const identity_key key{identity.device, identity.inode};
+    const auto found = c.offered.find(key);
+    registration made{};
+    if (found != c.offered.end() && still_offered(c, found->second)) {
+        made = found->second;
+        c.ledger[made.slot].sends.fetch_add(1, std::memory_order_release);
+    } else {
+        made = offer_segment(c, fd);
+        c.offered.insert_or_assign(key, made);
     }
-    return {c.address, token, c.pid, fd};
+    return {c.address, token_of(c, made), c.pid, fd};
+}
+
+void withdraw_offers(const file_identity& identity) {
+    courier_client& c = client();
+    const std::scoped_lock lock(c.mutex);
+    const auto found = c.offered.find({identity.device, identity.inode});
+    if (found == c.offered.end()) {
+        return;
+    }
+    const courier_token token = token_of(c, found->second);
+    c.offered.erase(found);
+    // A courier that is gone has dropped everything anyway.
+    static_cast<void>(send_request(c.socket.get(), detail::courier_withdraw, token));
 }
 
 unique_fd take_descriptor(const descriptor_offer& offer, const file_identity& expected,

@@ -1,9 +1,11 @@
 // memshare-courier: keeps the descriptors a process offers until the
-// processes they are sent to take them (see courier.hpp).
+// processes they are sent to have received them (see courier.hpp).
 //
 // Descriptor 0 is a socket to the process that started it; descriptor 3 is
-// a listening socket that receivers connect to.  It serves while that
-// process runs, and for a while after it ends, until every offer is taken.
+// a listening socket that receivers connect to; descriptor 4 is the ledger
+// the process counts its sends in.  It serves while that process runs, and
+// for a while after it ends, until every handle sent is received.
+#include "courier_ledger.hpp"
 #include "courier_protocol.hpp"
 #include "descriptor_passing.hpp"
 
@@ -18,8 +20,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -33,6 +37,7 @@ using clock_type = std::chrono::steady_clock;
 
 constexpr int creator = 0;
 constexpr int listener = 3;
+constexpr int ledger_fd = 4;
 
 // Out of the creator's process tree (see reaper/main.cpp), and with as much
 // room for descriptors as the hard limit allows.
@@ -56,8 +61,17 @@ void answer(int socket, std::uint8_t reply, int fd) {
     memshare::detail::send_with_descriptor(socket, &reply, 1, fd);
 }
 
+// A segment offered: the copy of its descriptor, how many handles of it
+// were received, and whether the process let go of it.
+struct held_segment {
+    memshare::unique_fd fd;
+    std::uint64_t receipts = 0;
+    bool withdrawn = false;
+};
+
 struct courier {
-    std::map<courier_token, memshare::unique_fd> offers;
+    memshare::detail::courier_ledger ledger{ledger_fd};
+    std::map<courier_token, held_segment> offers;
     // Tokens offered when there was no room for the descriptor, oldest
     // first, so that a receiver learns why it gets nothing.
     std::set<courier_token> refused;
@@ -82,13 +96,36 @@ struct courier {
         creator_alive = false;
         deadline = clock_type::now() +
                    std::chrono::seconds(memshare::detail::courier_linger_seconds);
+        std::erase_if(offers, [&](const auto& offer) { return finished(offer); });
     }
 
-    // Takes one offer from the creator; false if none is waiting.
+    // Whether nobody needs the copy of `offer` any more: its process let go
+    // of it (or ended) and every handle it sent was received.
+    [[nodiscard]] bool
+    finished(const std::pair<const courier_token, held_segment>& offer) {
+        const auto& [token, held] = offer;
+        if (!held.withdrawn && creator_alive) {
+            return false;
+        }
+        memshare::detail::ledger_slot& slot = ledger[memshare::detail::slot_of(token)];
+        if (held.receipts < slot.sends.load(std::memory_order_acquire)) {
+            return false;
+        }
+        slot.state.store(memshare::detail::slot_free, std::memory_order_release);
+        return true;
+    }
+
+    void drop_if_finished(std::map<courier_token, held_segment>::iterator offer) {
+        if (finished(*offer)) {
+            offers.erase(offer);
+        }
+    }
+
+    // Takes one request from the creator; false if none is waiting.
     bool take_offer() {
-        courier_token token{};
+        memshare::detail::courier_request request{};
         const auto got = memshare::detail::receive_with_descriptor(
-            creator, token.data(), token.size(), MSG_DONTWAIT);
+            creator, &request, sizeof request, MSG_DONTWAIT);
         memshare::unique_fd fd(got.fd);
         if (got.size < 0) {
             if (errno != EAGAIN && errno != EINTR) {
@@ -100,31 +137,59 @@ struct courier {
             creator_ended();
             return false;
         }
-        if (got.size != static_cast<ssize_t>(token.size()) || !fd) {
-            refuse(token); // truncated: no room here for the descriptor
+        if (got.size != static_cast<ssize_t>(sizeof request) ||
+            memshare::detail::slot_of(request.token) ==
+                memshare::detail::ledger_slots) {
+            return true; // not a request
+        }
+        if (request.verb == memshare::detail::courier_withdraw) {
+            withdraw(request.token);
+        } else if (!fd) {
+            // Truncated: no room here for the descriptor.  The slot goes
+            // back, so that the process offers the segment anew.
+            refuse(request.token);
+            ledger[memshare::detail::slot_of(request.token)].state.store(
+                memshare::detail::slot_free, std::memory_order_release);
         } else {
-            offers.try_emplace(token, std::move(fd));
+            offers.try_emplace(request.token, held_segment{std::move(fd)});
         }
         return true;
     }
 
-    // Every offer the creator has sent: a receiver may ask for one the
-    // creator sent before the receiver knew its token, but that this loop
-    // has not read yet.
+    // Every request the creator has sent: a receiver may ask for an offer
+    // the creator sent before the receiver knew its token, but that this
+    // loop has not read yet.
     void take_waiting_offers() {
         while (creator_alive && take_offer()) {
         }
     }
 
-    void take(int socket, const courier_token& token) {
+    // The offer `token`, reading the creator's requests if it is not known yet.
+    std::map<courier_token, held_segment>::iterator find(const courier_token& token) {
         auto offer = offers.find(token);
         if (offer == offers.end()) {
             take_waiting_offers();
             offer = offers.find(token);
         }
+        return offer;
+    }
+
+    void withdraw(const courier_token& token) {
+        const auto offer = offers.find(token);
         if (offer != offers.end()) {
-            answer(socket, memshare::detail::courier_ok, offer->second.get());
-            offers.erase(offer);
+            offer->second.withdrawn = true;
+            drop_if_finished(offer);
+        }
+    }
+
+    void take(int socket, const courier_token& token) {
+        // A withdrawal read first: the copy may go with this receipt.
+        take_waiting_offers();
+        const auto offer = offers.find(token);
+        if (offer != offers.end()) {
+            answer(socket, memshare::detail::courier_ok, offer->second.fd.get());
+            ++offer->second.receipts;
+            drop_if_finished(offer);
         } else {
             answer(socket,
                    refused.contains(token) ? memshare::detail::courier_refused
@@ -134,9 +199,10 @@ struct courier {
     }
 
     void done(const courier_token& token) {
-        if (offers.erase(token) == 0) {
-            take_waiting_offers();
-            offers.erase(token);
+        const auto offer = find(token);
+        if (offer != offers.end()) {
+            ++offer->second.receipts;
+            drop_if_finished(offer);
         }
     }
 

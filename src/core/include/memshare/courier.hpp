@@ -11,8 +11,11 @@
 //
 // While the sender lives, the receiver does without the courier: it opens
 // the sender's descriptor through /proc/PID/fd (as the sender's user may),
-// checks that it is the same memory, and tells the courier to drop its copy.
-// An offer is one sendmsg() and a take one open(): no round trip to wait for.
+// checks that it is the same memory, and tells the courier it got it.  The
+// courier keeps one copy per segment until the sender let go of it and
+// every handle sent was received (courier_ledger.hpp): sending a segment
+// again costs no system call, and receiving it one open(); no round trip to
+// wait for.
 #pragma once
 
 #include <memshare/shm.hpp>
@@ -36,8 +39,15 @@ struct descriptor_offer {
 // Where the memshare-courier executable is; set once, before offering.
 void set_courier_executable(std::string path);
 
-// Gives the courier of this process a duplicate of `fd`.
-[[nodiscard]] descriptor_offer offer_descriptor(int fd);
+// An offer of `fd`, of the memory `identity`, to be sent to another process:
+// the first gives the courier of this process a duplicate of `fd`, later
+// ones of the same memory are counted in the ledger it shares with the
+// courier (no system call).
+[[nodiscard]] descriptor_offer offer_descriptor(int fd, const file_identity& identity);
+
+// This process let go of the memory `identity`: its courier may drop its
+// copy once every offer of it has been taken.
+void withdraw_offers(const file_identity& identity);
 
 // Takes the descriptor offered as `offer`, of the memory `expected` of at
 // least `size` bytes, from any process.
