@@ -130,7 +130,7 @@ def run(method: str, contenders: Contenders, repeat: int, rounds: int) -> None:
     for name, median in medians.items():
         print(
             f"{name:<16} {format_time(median):>12} {sizes[name]:>14,} B "
-            f"{ours / median:>14.2g}"
+            f"{ours / median:>14.3g}"
         )
 
 

@@ -86,6 +86,8 @@ def _compact(dtype: np.dtype[Any]) -> np.dtype[Any] | str:
     # A plain dtype goes as its string ("<f8"), which is smaller and quicker
     # to rebuild than the pickled dtype object; structured ones and those
     # with metadata go whole.
+    if dtype.isbuiltin == 1:
+        return dtype.char  # "d": the quickest to read, and exact ("l" is not "q")
     if dtype.fields is None and dtype.subdtype is None and dtype.metadata is None:
         return str(dtype.str)
     return dtype

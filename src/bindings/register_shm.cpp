@@ -103,12 +103,9 @@ void bind_file_descriptor(py::module_& m) {
     m.def(
         "offer_descriptor",
         [](int_arg fd, std::pair<std::uint64_t, std::uint64_t> identity) {
-            const descriptor_offer offer = [&] {
-                // The courier may be slow to read.
-                const py::gil_scoped_release unlocked;
-                return memshare::offer_descriptor(fd.value,
-                                                  {identity.first, identity.second});
-            }();
+            // With the GIL: the core lets go of it if it has to wait.
+            const descriptor_offer offer =
+                memshare::offer_descriptor(fd.value, {identity.first, identity.second});
             return py::make_tuple(
                 py::bytes(offer.address),
                 py::bytes(reinterpret_cast<const char*>(offer.token.data()),
@@ -121,7 +118,7 @@ void bind_file_descriptor(py::module_& m) {
     m.def(
         "withdraw_offers",
         [](std::pair<std::uint64_t, std::uint64_t> identity) {
-            const py::gil_scoped_release unlocked; // the courier may be slow to read
+            // With the GIL: the core lets go of it if it has to wait.
             memshare::withdraw_offers({identity.first, identity.second});
         },
         py::arg("identity"),

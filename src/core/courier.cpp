@@ -4,6 +4,7 @@
 #include "files.hpp"
 #include "helper_process.hpp"
 
+#include <memshare/blocking.hpp>
 #include <memshare/courier.hpp>
 #include <memshare/error.hpp>
 
@@ -381,18 +382,27 @@ void set_courier_executable(std::string path) {
 descriptor_offer offer_descriptor(int fd, const file_identity& identity) {
     install_fork_handlers();
     courier_client& c = client();
-    const std::scoped_lock lock(c.mutex);
-    if (!c.socket) {
-        start_courier(c);
+    // Called with the GIL held: sending a segment again touches only the
+    // ledger, while anything that may wait (for the lock, or starting and
+    // writing to the courier) runs without it, so that no thread waits for
+    // the lock while holding the GIL.
+    std::unique_lock lock(c.mutex, std::try_to_lock);
+    if (!lock) {
+        run_blocking([&] { lock.lock(); });
     }
     const identity_key key{identity.device, identity.inode};
     const auto found = c.offered.find(key);
     registration made{};
-    if (found != c.offered.end() && still_offered(c, found->second)) {
+    if (c.socket && found != c.offered.end() && still_offered(c, found->second)) {
         made = found->second;
         c.ledger[made.slot].sends.fetch_add(1, std::memory_order_release);
     } else {
-        made = offer_segment(c, fd);
+        run_blocking([&] {
+            if (!c.socket) {
+                start_courier(c);
+            }
+            made = offer_segment(c, fd);
+        });
         c.offered.insert_or_assign(key, made);
     }
     return {c.address, token_of(c, made), c.pid, fd};
@@ -400,15 +410,23 @@ descriptor_offer offer_descriptor(int fd, const file_identity& identity) {
 
 void withdraw_offers(const file_identity& identity) {
     courier_client& c = client();
-    const std::scoped_lock lock(c.mutex);
+    // With the GIL, as offer_descriptor: most memory let go of was never
+    // offered, and there is nothing to wait for.
+    std::unique_lock lock(c.mutex, std::try_to_lock);
+    if (!lock) {
+        run_blocking([&] { lock.lock(); });
+    }
     const auto found = c.offered.find({identity.device, identity.inode});
     if (found == c.offered.end()) {
         return;
     }
     const courier_token token = token_of(c, found->second);
     c.offered.erase(found);
-    // A courier that is gone has dropped everything anyway.
-    static_cast<void>(send_request(c.socket.get(), detail::courier_withdraw, token));
+    run_blocking([&] {
+        // A courier that is gone has dropped everything anyway.
+        static_cast<void>(
+            send_request(c.socket.get(), detail::courier_withdraw, token));
+    });
 }
 
 unique_fd take_descriptor(const descriptor_offer& offer, const file_identity& expected,
