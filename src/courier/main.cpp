@@ -96,13 +96,15 @@ struct courier {
         creator_alive = false;
         deadline = clock_type::now() +
                    std::chrono::seconds(memshare::detail::courier_linger_seconds);
-        std::erase_if(offers, [&](const auto& offer) { return finished(offer); });
+        std::erase_if(offers,
+                      [&](const auto& offer) { return give_back_if_finished(offer); });
     }
 
     // Whether nobody needs the copy of `offer` any more: its process let go
-    // of it (or ended) and every handle it sent was received.
+    // of it (or ended) and every handle it sent was received.  If so, its
+    // ledger slot goes back to the process, and the caller drops the copy.
     [[nodiscard]] bool
-    finished(const std::pair<const courier_token, held_segment>& offer) {
+    give_back_if_finished(const std::pair<const courier_token, held_segment>& offer) {
         const auto& [token, held] = offer;
         if (!held.withdrawn && creator_alive) {
             return false;
@@ -116,7 +118,7 @@ struct courier {
     }
 
     void drop_if_finished(std::map<courier_token, held_segment>::iterator offer) {
-        if (finished(*offer)) {
+        if (give_back_if_finished(*offer)) {
             offers.erase(offer);
         }
     }
