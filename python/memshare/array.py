@@ -340,11 +340,11 @@ class Backing:
 
 def backing(a: npt.NDArray[Any]) -> Backing | None:
     """What shared memory backs ``a``, or ``None`` if none does."""
-    found = _registry.find(a)
+    low, high = _registry.bounds(a)
+    found = _registry.find_range(low, high)
     if found is None:
         return None
     entry, mapping = found
-    low, high = _registry.bounds(a)
     return Backing(
         entry.source.kind,
         entry.source.name,

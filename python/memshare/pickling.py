@@ -134,7 +134,9 @@ def _decline(reference: Reference) -> None:
         os.close(taken)
 
 
-def _map_inherited(handle: _Detachable, length: int) -> tuple[Any, _core.Mapping]:
+def _map_inherited(
+    handle: _Detachable, length: int
+) -> tuple[_core.FileDescriptor, _core.Mapping]:
     try:
         fd = _core.FileDescriptor(handle.detach())
     except RuntimeError as error:
