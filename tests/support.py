@@ -6,6 +6,7 @@ import mmap
 import os
 import pickle
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,6 +83,17 @@ def in_child(function: Callable[[], T]) -> T:
     if kind == "raised":
         raise value
     return value  # type: ignore[no-any-return]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    """Whether `condition` holds within `timeout` seconds (polled): for what
+    another process, or a thread of memshare's, does in its own time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
 
 
 def smaps_entry(address: int, pid: int | str = "self") -> dict[str, int]:

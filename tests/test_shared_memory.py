@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from support import START_METHODS, in_child
+from support import START_METHODS, in_child, wait_for
 
 import memshare as ms
 
@@ -25,15 +25,6 @@ SPAWNED = ["spawn", "forkserver"]
 
 def exists(name: str) -> bool:
     return Path(f"/dev/shm/{name}").exists()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -147,7 +138,7 @@ def test_a_killed_creator_takes_its_blocks_along(shm_name: str, method: str) -> 
     assert exists(shm_name)  # never while the creator lives
     os.kill(creator.pid, signal.SIGKILL)  # type: ignore[arg-type]
     creator.join(TIMEOUT)
-    assert wait_until(lambda: not exists(shm_name)), "the killed creator's block stayed"
+    assert wait_for(lambda: not exists(shm_name)), "the killed creator's block stayed"
 
 
 def test_an_unrelated_creator_killed_takes_its_blocks_along(shm_name: str) -> None:
@@ -172,7 +163,7 @@ def test_an_unrelated_creator_killed_takes_its_blocks_along(shm_name: str) -> No
     os.killpg(creator.pid, signal.SIGKILL)
     creator.wait(TIMEOUT)
     creator.stdout.close()
-    assert wait_until(lambda: not exists(shm_name))
+    assert wait_for(lambda: not exists(shm_name))
 
 
 def test_a_creator_that_exits_takes_its_blocks_along(shm_name: str) -> None:
@@ -182,7 +173,7 @@ def test_a_creator_that_exits_takes_its_blocks_along(shm_name: str) -> None:
         "raise SystemExit(3)\n"
     )
     assert result.returncode == 3
-    assert wait_until(lambda: not exists(shm_name))
+    assert wait_for(lambda: not exists(shm_name))
 
 
 def test_an_untracked_block_outlives_its_creator(shm_name: str) -> None:

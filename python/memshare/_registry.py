@@ -21,16 +21,15 @@ Identity = tuple[int, int]  # (st_dev, st_ino) of the memory
 class Source(NamedTuple):
     """Where the memory of a mapping comes from.
 
-    Anonymous memory is a memfd: ``fd`` keeps it, to send it to other
-    processes.  Named memory is a POSIX shared memory object: its name finds
-    it.  ``identity`` tells both apart from any other memory, and a named
-    segment from a later one of the same name.
+    Anonymous memory is a memfd, which the mapping keeps (its ``fileno()``)
+    to send it to other processes.  Named memory is a POSIX shared memory
+    object: its name finds it.  ``identity`` tells both apart from any other
+    memory, and a named segment from a later one of the same name.
     """
 
     kind: Literal["anonymous", "named"]
     identity: Identity
     name: str | None = None
-    fd: _core.FileDescriptor | None = None
 
 
 class Entry(NamedTuple):
@@ -63,8 +62,8 @@ os.register_at_fork(after_in_child=_reset_lock_in_child)
 def add(mapping: Mapping, source: Source) -> None:
     """Record `mapping` until it is gone (with the last array of it)."""
     start = mapping.address
-    # The callback is a module function, so that no cycle keeps the entry,
-    # and the descriptor in its source, alive once it is forgotten.
+    # The callback is a module function, so that no cycle keeps the entry
+    # alive once it is forgotten.
     reference = weakref.ref(mapping, _forget)
     entry = Entry(
         start,
@@ -137,12 +136,3 @@ def find_identity(identity: Identity, readonly: bool) -> Mapping | None:
         ):
             return mapping
     return None
-
-
-def holds(identity: Identity, fd: int) -> bool:
-    """Whether this process keeps descriptor `fd` for the memory `identity`."""
-    with _lock:
-        return any(
-            e.source.fd is not None and e.source.fd.fileno() == fd
-            for e in _by_identity.get(identity, ())
-        )

@@ -88,8 +88,8 @@ def _new(
     size = max(nbytes, 1)  # a mapping has at least one byte
     if name is None:
         fd = _core.anonymous_memory(size)
-        mapping = Mapping(_core.map_shared(fd.fileno(), size, False))
-        source = _registry.Source("anonymous", fd.identity(), fd=fd)
+        source = _registry.Source("anonymous", fd.identity())
+        mapping = Mapping(_core.map_shared(fd, size, False))  # keeps the descriptor
         data_offset = 0
     else:
         header = array_header.encode(resolved, dims, layout == "F")

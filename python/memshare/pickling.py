@@ -6,29 +6,27 @@ When multiprocessing sends an array (Process arguments, Pool, Queue, Pipe,
 concurrent.futures), the reducer looks its bytes up among the shared memory
 of this process.  If they lie in it, the array goes as a handle of a few
 hundred bytes: the segment, where the array is in it, its dtype, shape and
-strides.  Named memory goes by name.  Anonymous memory goes as its
-descriptor: to a process being started, with the process (as multiprocessing
-passes descriptors); otherwise as this process's descriptor number, which
-the receiver opens through ``/proc/PID/fd``.  The first time a segment is
-sent, this process's courier (see ``courier.hpp``) gets a copy of the
-descriptor, to hand out if this process lets go of it or ends before the
-receiver comes; later sends of it are only counted.  Any other array
-pickles exactly as before.
+strides.  Named memory goes by name.  Anonymous memory goes as this
+process's descriptor number, which the receiver opens through
+``/proc/PID/fd``, to a process being started as to any other.  The first
+time a segment is sent, this process's courier (see ``courier.hpp``) gets a
+copy of the descriptor, to hand out if this process lets go of it or ends
+before the receiver comes; later sends of it are only counted.  Any other
+array pickles exactly as before.
 
 The receiver maps each segment once, however many arrays of it arrive, and
 keeps one descriptor per anonymous segment (to send it on), so thousands of
-arrays need no more descriptors than the segments behind them.
+arrays need no more descriptors than the segments behind them.  When the
+last array of an anonymous segment it received goes, the segment stays
+mapped for a moment (see ``parked_segments.hpp``): the next task of a
+``Pool.map`` over the same array finds it mapped, its pages still in place.
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import pickle
-import resource
-import weakref
-from multiprocessing import context, reduction
-from typing import Any, Protocol
+from multiprocessing import reduction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,46 +38,15 @@ from .shm import _encode
 __all__: list[str] = []
 
 
-class _Detachable(Protocol):
-    def detach(self) -> int: ...
-
-
 # An anonymous segment offered to this process's courier: its address, the
 # offer's token, and the sender's pid and descriptor number (see
 # courier.hpp).  A plain tuple: a class would be pickled by name, and looked
 # up by name on arrival, at every hand-off.
 Offer = tuple[bytes, bytes, int, int]
 
-# How the segment of an array reaches the receiver (an offer, a descriptor
-# inherited with the process, or a name), and which segment it is.
-Reference = tuple[Offer | _Detachable | str, _registry.Identity]
-
-# The descriptors already given to each process being started.  spawn refuses
-# a descriptor listed twice, so every view of one segment shares one entry.
-_given: weakref.WeakKeyDictionary[Any, dict[int, _Detachable]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _anonymous_reference(
-    fd: _core.FileDescriptor, identity: _registry.Identity
-) -> Reference:
-    popen = context.get_spawning_popen()
-    if popen is None:
-        return _core.offer_descriptor(fd.fileno(), identity), identity
-    # Sent with a process being started: it inherits the descriptor.
-    given = _given.setdefault(popen, {})
-    if fd.fileno() not in given:
-        given[fd.fileno()] = reduction.DupFd(fd.fileno())
-    return given[fd.fileno()], identity
-
-
-def _descriptor_limit() -> str:
-    # Said without opening anything: at the limit, /proc/self/fd cannot be listed.
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return (
-        f"RLIMIT_NOFILE is {soft}; each live anonymous shared array holds a descriptor"
-    )
+# How the segment of an array reaches the receiver (an offer, or a name), and
+# which segment it is.
+Reference = tuple[Offer | str, _registry.Identity]
 
 
 def _compact(dtype: np.dtype[Any]) -> np.dtype[Any] | str:
@@ -100,17 +67,16 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
         return array.__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # as before memshare
     entry, mapping = found
     source = entry.source
-    reference: Reference
-    if source.kind == "anonymous":
-        assert source.fd is not None
-        # Failures name the limit they hit (the core says which).
-        reference = _anonymous_reference(source.fd, source.identity)
+    handle: Offer | str
+    if source.name is None:
+        # Anonymous memory: the mapping keeps its memfd.  Failures name the
+        # limit they hit (the core says which).
+        handle = _core.offer_descriptor(mapping.fileno(), source.identity)
     else:
-        assert source.name is not None
-        reference = (source.name, source.identity)
+        handle = source.name
     return rebuild_ndarray, (
-        reference,
-        len(mapping),
+        (handle, source.identity),
+        entry.end - entry.start,
         data - entry.start,
         array.shape,
         array.strides,
@@ -119,45 +85,9 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     )
 
 
-def _decline(reference: Reference) -> None:
-    """Let go of the descriptor `reference` brings, for memory already mapped."""
-    handle, identity = reference
-    if isinstance(handle, tuple):
-        address, token, _, _ = handle
-        _core.release_offer(address, token)  # the courier may drop its copy
-        return
-    assert not isinstance(handle, str)
-    # Inherited with this process: close it, unless it is the one kept for
-    # the segment (several arrays of it name the same descriptor).
-    taken = handle.detach()
-    if not _registry.holds(identity, taken):
-        os.close(taken)
-
-
-def _map_inherited(
-    handle: _Detachable, length: int
-) -> tuple[_core.FileDescriptor, _core.Mapping]:
-    try:
-        fd = _core.FileDescriptor(handle.detach())
-    except RuntimeError as error:
-        # "received 0 items of ancdata" from multiprocessing: no descriptor
-        # fitted in this process.
-        raise OSError(
-            errno.EMFILE,
-            f"cannot receive a shared array: {error} ({_descriptor_limit()})",
-        ) from error
-    return fd, _core.map_shared(fd.fileno(), length, False)
-
-
-def _map_anonymous(reference: Reference, length: int) -> Mapping:
-    handle, identity = reference
-    if isinstance(handle, tuple):
-        fd, raw = _core.receive_shared(*handle, identity, length)
-    else:
-        assert not isinstance(handle, str)
-        fd, raw = _map_inherited(handle, length)
-    mapping = Mapping(raw)
-    _registry.add(mapping, _registry.Source("anonymous", identity, fd=fd))
+def _map_offered(offer: Offer, identity: _registry.Identity, length: int) -> Mapping:
+    mapping = Mapping(_core.receive_shared(*offer, identity, length))
+    _registry.add(mapping, _registry.Source("anonymous", identity))
     return mapping
 
 
@@ -181,9 +111,10 @@ def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
     if isinstance(handle, str):
         return mapping or _open_named(handle, identity, readonly)
     if mapping is not None:
-        _decline(reference)
+        address, token, _, _ = handle
+        _core.release_offer(address, token)  # its courier may drop its copy
         return mapping
-    return _map_anonymous(reference, length)
+    return _map_offered(handle, identity, length)
 
 
 def rebuild_ndarray(

@@ -4,7 +4,9 @@
 
 #include <memshare/courier.hpp>
 #include <memshare/error.hpp>
+#include <memshare/parked_segments.hpp>
 #include <memshare/reaper.hpp>
+#include <memshare/received_memory.hpp>
 #include <memshare/segments.hpp>
 #include <memshare/shm.hpp>
 
@@ -133,20 +135,16 @@ void bind_file_descriptor(py::module_& m) {
             if (length.value <= 0) {
                 throw py::value_error("a shared array's memory has a positive length");
             }
-            const auto size = static_cast<std::size_t>(length.value);
             const py::gil_scoped_release unlocked; // may wait for the courier
-            unique_fd taken = memshare::take_descriptor(
-                offer, {identity.first, identity.second}, size);
-            Mapping mapping = Mapping::from_shared_memory(
-                taken.get(), size, false,
-                "memfd of process " + std::to_string(pid.value));
-            return std::pair(std::move(taken), std::move(mapping));
+            return map_offered(offer, {identity.first, identity.second},
+                               static_cast<std::size_t>(length.value));
         },
         py::arg("address"), py::arg("token"), py::arg("pid"), py::arg("fd"),
         py::arg("identity"), py::arg("length"),
-        "Take a descriptor offered by process `pid` as its `fd`, of the memory "
-        "`identity`, from that process while it lives, else from its courier; "
-        "return it and a shared Mapping of its first `length` bytes.");
+        "A shared Mapping of the first `length` bytes of the memory `identity`, "
+        "which process `pid` offers as its `fd`: parked here already, else taken "
+        "from that process while it lives, else from its courier.  The mapping "
+        "keeps the descriptor, and is parked for a moment once dropped.");
     m.def(
         "release_offer",
         [](const py::bytes& address, const py::bytes& token) {
@@ -158,13 +156,19 @@ void bind_file_descriptor(py::module_& m) {
         "Tell the courier at `address` that the offer `token` will not be taken.");
     m.def(
         "map_shared",
-        [](int_arg fd, index_arg length, bool readonly) {
-            return Mapping::from_fd(
-                fd.value, length.value, MAP_SHARED, PROT_READ | PROT_WRITE,
-                readonly ? access_mode::read : access_mode::default_access, 0, false);
+        [](unique_fd& fd, index_arg length, bool readonly) {
+            if (length.value <= 0) {
+                throw py::value_error("shared memory is mapped with a positive length");
+            }
+            return map_shared_memory(std::move(fd),
+                                     static_cast<std::size_t>(length.value), readonly);
         },
         py::arg("fd"), py::arg("length"), py::arg("readonly"),
-        "A shared Mapping of `fd` that keeps no descriptor of its own.");
+        "A shared Mapping of the first `length` bytes of the memory `fd`, which "
+        "takes the descriptor over (`fd` is left closed).");
+    m.def("parked_segments", &parked_segments,
+          "How many segments received from other processes this process keeps "
+          "mapped for a moment after their last array went.");
 }
 
 std::optional<py::int_> creator_of(const segment_info& info) {

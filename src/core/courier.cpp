@@ -258,17 +258,6 @@ bool is_memory(const struct stat& st, const file_identity& expected) {
     return st.st_dev == expected.device && st.st_ino == expected.inode;
 }
 
-// Refuses memory smaller than the handle that names it says (a damaged
-// handle), which would make accesses past its end SIGBUS.
-void check_size(const struct stat& st, std::uint64_t size, const std::string& path) {
-    if (static_cast<std::uint64_t>(st.st_size) < size) {
-        throw std::invalid_argument("the shared memory " + path + " has " +
-                                    std::to_string(st.st_size) +
-                                    " bytes, fewer than the " + std::to_string(size) +
-                                    " its handle names: the handle is damaged");
-    }
-}
-
 // The sender's own descriptor, through /proc, if it still has it.
 unique_fd reopen(const descriptor_offer& offer, const file_identity& expected,
                  std::uint64_t size) {
@@ -286,7 +275,7 @@ unique_fd reopen(const descriptor_offer& offer, const file_identity& expected,
     if (!is_memory(st, expected)) {
         return {}; // the number was reused for something else
     }
-    check_size(st, size, path);
+    detail::check_size(st, size, path);
     return fd;
 }
 
@@ -367,7 +356,7 @@ unique_fd take_from_courier(const descriptor_offer& offer,
                        "the courier handed out other memory than the array was "
                        "sent with");
     }
-    check_size(st, size, "from " + offer.address);
+    detail::check_size(st, size, "from " + offer.address);
     return fd;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <stdexcept>
 
 namespace memshare::detail {
 
@@ -15,6 +16,15 @@ struct stat stat_of(int fd, const std::string& target) {
         throw_errno("fstat", target);
     }
     return st;
+}
+
+void check_size(const struct stat& st, std::uint64_t size, const std::string& target) {
+    if (static_cast<std::uint64_t>(st.st_size) < size) {
+        throw std::invalid_argument("the shared memory " + target + " has " +
+                                    std::to_string(st.st_size) +
+                                    " bytes, fewer than the " + std::to_string(size) +
+                                    " its handle names: the handle is damaged");
+    }
 }
 
 std::string path_of(int fd) {

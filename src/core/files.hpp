@@ -3,12 +3,17 @@
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <string>
 
 namespace memshare::detail {
 
 // fstat(), throwing os_error naming `target`.
 struct stat stat_of(int fd, const std::string& target);
+
+// Refuses memory smaller than the handle that names it says (a damaged
+// handle), which would make accesses past its end SIGBUS.
+void check_size(const struct stat& st, std::uint64_t size, const std::string& target);
 
 // The path behind a descriptor (from /proc/self/fd), so errors name the file.
 std::string path_of(int fd);

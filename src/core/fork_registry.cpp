@@ -60,7 +60,9 @@ void after_fork_in_child() {
     registry_mutex().unlock();
 }
 
-void install_handlers() {
+} // namespace
+
+void install_fork_registry_handlers() {
     static std::once_flag once;
     std::call_once(once, [] {
         ::pthread_atfork([] { registry_mutex().lock(); },
@@ -68,10 +70,8 @@ void install_handlers() {
     });
 }
 
-} // namespace
-
 void fork_registry_add(region_state& state) {
-    install_handlers();
+    install_fork_registry_handlers();
     const std::scoped_lock lock(registry_mutex());
     registry().insert(&state);
     state.in_fork_registry = true;

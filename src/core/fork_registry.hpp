@@ -7,6 +7,10 @@
 
 namespace memshare::detail {
 
+// Registers the fork handlers now (done by the first fork_registry_add): a
+// later registration of handlers that unmap regions in the child then runs
+// after the registry's lock is released there.
+void install_fork_registry_handlers();
 void fork_registry_add(region_state& state);
 void fork_registry_remove(region_state& state) noexcept;
 

@@ -8,6 +8,7 @@
 #include <memshare/error.hpp>
 #include <memshare/mapping.hpp>
 #include <memshare/page.hpp>
+#include <memshare/parked_segments.hpp>
 
 #include <unistd.h>
 
@@ -21,6 +22,14 @@ Mapping::Mapping(Region region, unique_fd fd, std::size_t delta, std::size_t len
                  std::int64_t offset, int flags, access_mode access)
     : region_(std::move(region)), fd_(std::move(fd)), delta_(delta), length_(length),
       offset_(offset), flags_(flags), access_(access) {}
+
+Mapping::~Mapping() {
+    if (parking_ && region_) {
+        const file_identity identity = *parking_;
+        parking_.reset(); // the parked mapping unmaps when it goes
+        park_segment(identity, std::move(*this));
+    }
+}
 
 // -- state ---------------------------------------------------------------------
 

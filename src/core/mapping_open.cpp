@@ -97,12 +97,13 @@ Mapping Mapping::from_fd(int fd, std::int64_t length, int flags, int prot,
                       offset, flags, prot, access);
 }
 
-Mapping Mapping::from_shared_memory(int fd, std::size_t length, bool readonly,
+Mapping Mapping::from_shared_memory(unique_fd fd, std::size_t length, bool readonly,
                                     const std::string& target) {
     if (length == 0) {
         throw std::invalid_argument("cannot map " + target + ": it is empty");
     }
-    return map_window(fd, unique_fd(), target, length, 0, MAP_SHARED,
+    const int map_fd = fd.get(); // read before `fd` moves into the call
+    return map_window(map_fd, std::move(fd), target, length, 0, MAP_SHARED,
                       readonly ? PROT_READ : PROT_READ | PROT_WRITE,
                       readonly ? access_mode::read : access_mode::default_access);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memshare/fault_guard.hpp>
+#include <memshare/file_identity.hpp>
 #include <memshare/region.hpp>
 #include <memshare/unique_fd.hpp>
 
@@ -51,6 +52,10 @@ public:
     Mapping() noexcept = default; // closed
     Mapping(Mapping&&) noexcept = default;
     Mapping& operator=(Mapping&&) noexcept = default;
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    // Unmaps, or parks the memory if park_when_dropped() asked for it.
+    ~Mapping();
 
     // mmap.mmap(fileno, length, flags, prot, access, offset, trackfd=...),
     // except that any offset is accepted, not only page multiples.
@@ -68,10 +73,10 @@ public:
                                         std::optional<std::int64_t> length,
                                         std::int64_t offset, int extra_flags);
     // The first `length` bytes of shared memory `fd`, which the caller knows
-    // to hold that many, mapped MAP_SHARED without a descriptor of its own:
-    // for memory received from another process.  `target` names it in
-    // errors (from_fd asks /proc for a name, which costs a path walk).
-    static Mapping from_shared_memory(int fd, std::size_t length, bool readonly,
+    // to hold that many, mapped MAP_SHARED; the mapping keeps `fd` (its
+    // fileno()), to send the memory on.  `target` names it in errors
+    // (from_fd asks /proc for a name, which costs a path walk).
+    static Mapping from_shared_memory(unique_fd fd, std::size_t length, bool readonly,
                                       const std::string& target);
 
     // -- state ----------------------------------------------------------------
@@ -97,6 +102,12 @@ public:
     // The tracked descriptor, or -1.
     [[nodiscard]] int fileno() const;
     [[nodiscard]] int exports() const noexcept { return exports_; }
+    // Memory received from another process: once dropped while still
+    // mapped (not closed), it waits a moment among the parked segments (see
+    // parked_segments.hpp) instead of being unmapped at once.
+    void park_when_dropped(const file_identity& identity) noexcept {
+        parking_ = identity;
+    }
 
     // -- the file-like interface of mmap.mmap ----------------------------------
     // read(), readline() and write() return the bytes to copy (with
@@ -197,8 +208,9 @@ private:
     std::size_t pos_ = 0;
     int flags_ = 0;
     access_mode access_ = access_mode::default_access;
-    int exports_ = 0;          // buffer exports and pins
-    int writable_exports_ = 0; // those that may write
+    int exports_ = 0;                      // buffer exports and pins
+    int writable_exports_ = 0;             // those that may write
+    std::optional<file_identity> parking_; // set by park_when_dropped()
 };
 
 class Mapping::Pin {

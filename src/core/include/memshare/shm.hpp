@@ -1,6 +1,7 @@
 // POSIX shared memory objects and memfd: names, creation, opening, removal.
 #pragma once
 
+#include <memshare/file_identity.hpp>
 #include <memshare/unique_fd.hpp>
 
 #include <sys/types.h>
@@ -64,11 +65,7 @@ void reserve(int fd, std::int64_t from, std::int64_t to, const std::string& targ
 // Sets the size of an open segment: growth is reserved if `reserve`.
 void resize_segment(int fd, std::int64_t size, bool reserve, const std::string& target);
 
-// What a descriptor refers to: equal identities are the same memory.
-struct file_identity {
-    std::uint64_t device;
-    std::uint64_t inode;
-};
+// What `fd` refers to.
 [[nodiscard]] file_identity identity_of(int fd);
 
 // Anonymous shared memory of `size` bytes for arrays: a memfd sealed against
