@@ -116,3 +116,24 @@ def test_a_forked_child_does_not_keep_what_its_parent_parked() -> None:
     assert in_child(parked) == 0
     assert in_child(unmapped)
     assert wait_for(unmapped)
+
+
+def protect_and_drop(array: np.ndarray[Any, Any]) -> int:
+    mapping = array.base  # the worker's mapping of the segment
+    del array
+    mapping.protect(ms.PROT_READ)
+    del mapping  # not parked: the next receiver expects read-write pages
+    return parked()
+
+
+def write_last(array: np.ndarray[Any, Any]) -> int:
+    array[-1] = 9.0
+    return parked()
+
+
+def test_a_mapping_whose_protection_changed_is_not_parked() -> None:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        array = ms.zeros(1024)
+        assert pool.apply(protect_and_drop, (array,)) == 0
+        assert pool.apply(write_last, (array,)) == 0
+        assert float(array[-1]) == 9.0

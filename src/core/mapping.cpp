@@ -10,6 +10,7 @@
 #include <memshare/page.hpp>
 #include <memshare/parked_segments.hpp>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,7 +25,8 @@ Mapping::Mapping(Region region, unique_fd fd, std::size_t delta, std::size_t len
       offset_(offset), flags_(flags), access_(access) {}
 
 Mapping::~Mapping() {
-    if (parking_ && region_) {
+    // Parked only as it was made: the next receiver expects read-write pages.
+    if (parking_ && region_ && prot() == (PROT_READ | PROT_WRITE)) {
         const file_identity identity = *parking_;
         parking_.reset(); // the parked mapping unmaps when it goes
         park_segment(identity, std::move(*this));
