@@ -5,7 +5,6 @@ by handle, and handles stay small."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import multiprocessing
 import os
 import resource
@@ -15,13 +14,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from channels import CHANNELS, name_of
 from support import START_METHODS, helper_of, in_child, wait_for
 
 import memshare as ms
@@ -83,87 +82,13 @@ def check(bases: Arrays, views: Arrays, reply: Any) -> None:
 # -- the channels --------------------------------------------------------------------------
 
 
-def reply_through(conn: Connection, views: Arrays) -> None:
-    conn.send(touch(views))
-
-
-def serve_queue(requests: Any, replies: Any) -> None:
-    replies.put(touch(requests.get()))  # and exits at once: the courier keeps it
-
-
-def serve_pipe(conn: Connection) -> None:
-    conn.send(touch(conn.recv()))
-
-
-def via_process_arguments(ctx: Any, views: Arrays) -> Any:
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=reply_through, args=(child, views))
-    process.start()
-    assert parent.poll(TIMEOUT)
-    reply = parent.recv()
-    process.join(TIMEOUT)
-    return reply
-
-
-def via_queue(ctx: Any, views: Arrays) -> Any:
-    requests, replies = ctx.Queue(), ctx.Queue()
-    process = ctx.Process(target=serve_queue, args=(requests, replies))
-    process.start()
-    requests.put(views)
-    reply = replies.get(timeout=TIMEOUT)
-    process.join(TIMEOUT)
-    return reply
-
-
-def via_pipe(ctx: Any, views: Arrays) -> Any:
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=serve_pipe, args=(child,))
-    process.start()
-    parent.send(views)
-    assert parent.poll(TIMEOUT)
-    reply = parent.recv()
-    process.join(TIMEOUT)
-    return reply
-
-
-def via_pool_map(ctx: Any, views: Arrays) -> Any:
-    with ctx.Pool(2) as pool:
-        return pool.map(touch, [views])[0]
-
-
-def via_pool_imap(ctx: Any, views: Arrays) -> Any:
-    with ctx.Pool(2) as pool:
-        return next(pool.imap(touch, [views]))
-
-
-def via_pool_apply_async(ctx: Any, views: Arrays) -> Any:
-    with ctx.Pool(1, maxtasksperchild=1) as pool:  # the worker ends after the task
-        return pool.apply_async(touch, (views,)).get(TIMEOUT)
-
-
-def via_executor(ctx: Any, views: Arrays) -> Any:
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as executor:
-        return executor.submit(touch, views).result(TIMEOUT)
-
-
-CHANNELS = [
-    via_process_arguments,
-    via_queue,
-    via_pipe,
-    via_pool_map,
-    via_pool_imap,
-    via_pool_apply_async,
-    via_executor,
-]
-
-
 @pytest.mark.parametrize("method", START_METHODS)
-@pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.__name__[4:])
+@pytest.mark.parametrize("channel", CHANNELS, ids=name_of)
 def test_arrays_travel_by_handle(
-    channel: Callable[[Any, Arrays], Any], method: str, shm_name: str
+    channel: Callable[..., Any], method: str, shm_name: str
 ) -> None:
     bases, views = arrays(shm_name)
-    check(bases, views, channel(multiprocessing.get_context(method), views))
+    check(bases, views, channel(multiprocessing.get_context(method), touch, views))
 
 
 def test_handles_are_small() -> None:

@@ -5,13 +5,14 @@ anonymous memory) with the whole Linux interface to them, as
 :class:`Mapping`, a drop-in superset of :class:`mmap.mmap`; POSIX shared
 memory as :class:`SharedMemory` and :class:`ShareableList`, drop-in
 supersets of :mod:`multiprocessing.shared_memory`; memfd; what is in
-/dev/shm; and NumPy arrays in shared memory (:func:`zeros`, :func:`array`,
-...) that travel to multiprocessing workers as small handles, not copies.
+/dev/shm; NumPy arrays in shared memory (:func:`zeros`, :func:`array`,
+...) that travel to multiprocessing workers as small handles, not copies;
+and locks that live next to them (:class:`Lock`, :class:`RLock`).
 """
 
 from importlib.metadata import version as _version
 
-from . import constants, pickling
+from . import constants, pickling, sync
 from ._core import default_huge_page_size, huge_page_sizes
 from .array import (
     Backing,
@@ -36,13 +37,19 @@ from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
 from .shared_memory import SharedMemory
 from .shm import add_seals, get_seals, memfd_create, shm_open, shm_unlink
+from .sync import LOCK_SIZE, Lock, OwnerDiedError, RLock
 
 __version__ = _version("memshare")
 pickling.register()
+sync.register()
 
 __all__ = [
+    "LOCK_SIZE",
     "Backing",
+    "Lock",
     "Mapping",
+    "OwnerDiedError",
+    "RLock",
     "Segment",
     "ShareableList",
     "SharedMemory",

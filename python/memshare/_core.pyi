@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -270,6 +270,46 @@ class FileDescriptor:
         """
         Whether it is closed.
         """
+class SyncLock:
+    """
+    A robust mutex in the shared memory `cell`, made there or attached to.
+    """
+    @staticmethod
+    def __enter__(*args, **kwargs):
+        """
+        acquire()
+        """
+    @staticmethod
+    def __exit__(*args, **kwargs):
+        """
+        release()
+        """
+    @staticmethod
+    def __new__(type, *args, **kwargs):
+        """
+        Create and return a new object.  See help(type) for accurate signature.
+        """
+    @staticmethod
+    def acquire(*args, **kwargs):
+        """
+        acquire(blocking=True, timeout=-1): True once held, False if not in time.
+        """
+    @staticmethod
+    def locked(*args, **kwargs):
+        """
+        Whether some thread holds the lock.
+        """
+    @staticmethod
+    def release(*args, **kwargs):
+        """
+        Release the lock.
+        """
+class OwnerDiedError(RuntimeError):
+    """
+    A lock was acquired whose holder had ended without releasing it.
+    
+    The lock is held by the caller when this is raised, and stays usable: check (and repair) what it guards, then release it.
+    """
 def add_seals(fd: int, seals: int) -> None:
     """
     fcntl(F_ADD_SEALS).
@@ -381,6 +421,7 @@ F_SEAL_GROW: int = 4
 F_SEAL_SEAL: int = 1
 F_SEAL_SHRINK: int = 2
 F_SEAL_WRITE: int = 8
+LOCK_SIZE: int = 48
 MADV_COLD: int = 20
 MADV_COLLAPSE: int = 25
 MADV_DODUMP: int = 17
@@ -442,3 +483,5 @@ PROT_EXEC: int = 4
 PROT_NONE: int = 0
 PROT_READ: int = 1
 PROT_WRITE: int = 2
+lock_kind: int = 1
+rlock_kind: int = 2

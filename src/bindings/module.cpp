@@ -13,6 +13,7 @@ PYBIND11_MODULE(_core, m) {
     bindings::register_mapping(m);
     bindings::register_shm(m);
     bindings::register_arrays(m);
+    bindings::register_sync(m);
 
     // Let other Python threads run while the core blocks.
     memshare::set_blocking_runner([](void (*call)(void*), void* context) {

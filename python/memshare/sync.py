@@ -1,0 +1,162 @@
+"""Synchronization that lives in shared memory, next to the data it guards.
+
+:class:`Lock` and :class:`RLock` have the interface of :mod:`threading`'s
+and :mod:`multiprocessing`'s locks, and more:
+
+- they live in shared memory: on their own, or at an offset of a shared
+  array (so a lock can sit in the segment of the array it guards, and a
+  process that attaches to a named segment finds it there with
+  :meth:`Lock.at`);
+- they travel to other processes through every ``multiprocessing`` channel
+  (Process arguments, Pool, Queue, Pipe, ``ProcessPoolExecutor``) under
+  fork, spawn and forkserver, as a handle to that memory;
+- a lock whose holder died is not lost: the next ``acquire()`` gets it and
+  raises :class:`OwnerDiedError` to say so, with the lock held;
+- waiting releases the GIL and stays interruptible by Ctrl-C.
+
+They are robust, process-shared pthread mutexes: a lock is released by the
+thread that acquired it (``threading.Lock`` lets any thread release it).
+"""
+
+from __future__ import annotations
+
+import operator
+from multiprocessing import reduction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from .array import is_shared, zeros
+
+__all__ = ["LOCK_SIZE", "Lock", "OwnerDiedError", "RLock"]
+
+OwnerDiedError = _core.OwnerDiedError
+LOCK_SIZE: int = _core.LOCK_SIZE  # bytes a Lock or RLock takes in a buffer
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    class _LockBase:
+        """What _core.SyncLock, a plain CPython type, provides."""
+
+        cell: npt.NDArray[np.uint8]
+
+        def __init__(
+            self, cell: npt.NDArray[np.uint8], kind: int, make: bool
+        ) -> None: ...
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool: ...
+        def release(self) -> None: ...
+        def locked(self) -> bool: ...
+        def __enter__(self) -> bool: ...
+        def __exit__(self, *exc_info: object) -> None: ...
+
+else:
+    _LockBase = _core.SyncLock
+
+
+def _cell(
+    what: str, size: int, buffer: object | None, offset: int
+) -> npt.NDArray[np.uint8]:
+    """The `size` bytes at `offset` of `buffer` (memory of its own if None),
+    as a uint8 array in memory that memshare shares."""
+    offset = operator.index(offset)
+    if buffer is None:
+        if offset != 0:
+            raise ValueError("offset= places a primitive in a buffer; none was given")
+        return zeros(size, np.uint8)
+    with memoryview(buffer) as view:  # type: ignore[arg-type]
+        total, contiguous, readonly = view.nbytes, view.c_contiguous, view.readonly
+    if not contiguous:
+        raise ValueError(f"{what} needs contiguous memory; the buffer is not")
+    if readonly:
+        raise ValueError(f"{what} needs writable memory; the buffer is read-only")
+    if offset < 0 or offset + size > total:
+        raise ValueError(
+            f"{what} takes {size} bytes: offset {offset} of a buffer of {total} "
+            "bytes does not leave room for it"
+        )
+    cell: npt.NDArray[np.uint8] = np.frombuffer(
+        buffer,  # type: ignore[call-overload]
+        np.uint8,
+        count=size,
+        offset=offset,
+    )
+    if not is_shared(cell):
+        raise ValueError(
+            f"{what} must lie in memory memshare shares (an array made by "
+            "memshare.zeros, empty, ..., named or not), so that other processes "
+            "can reach it"
+        )
+    return cell
+
+
+class _SharedLock(_LockBase):
+    _kind: int
+    _name: str
+    _phrase: str  # "a Lock": for messages
+
+    def __init__(self, *, buffer: object | None = None, offset: int = 0) -> None:
+        cell = _cell(self._phrase, LOCK_SIZE, buffer, offset)
+        super().__init__(cell, self._kind, True)
+
+    @classmethod
+    def at(cls, buffer: object, offset: int = 0) -> Self:
+        """The lock already made at `offset` of `buffer` (by another process,
+        say); ``ValueError`` if those bytes hold none."""
+        lock = cls.__new__(cls)
+        cell = _cell(cls._phrase, LOCK_SIZE, buffer, offset)
+        _LockBase.__init__(lock, cell, cls._kind, False)
+        return lock
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"a memshare {self._name} lives in shared memory: send it through "
+            "multiprocessing (Process arguments, Pool, Queue, Pipe), which sends "
+            "it as a handle; pickle would copy it"
+        )
+
+    def __repr__(self) -> str:
+        state = "locked" if self.locked() else "unlocked"
+        return f"<memshare.{self._name} {state} at {self.cell.ctypes.data:#x}>"
+
+
+class Lock(_SharedLock):
+    """A lock in shared memory: :class:`threading.Lock`'s interface.
+
+    ``Lock()`` makes one in memory of its own; ``Lock(buffer=a, offset=n)``
+    makes one in the bytes ``[n, n + LOCK_SIZE)`` of the shared array ``a``
+    (``n`` a multiple of 8), overwriting them; ``Lock.at(a, n)`` finds one
+    made there before.
+
+    ``acquire(blocking=True, timeout=-1)`` returns True once the lock is
+    held, False if it was not free in time.  If its holder ended without
+    releasing it, ``acquire()`` raises :class:`OwnerDiedError` with the lock
+    held: check what it guards, then ``release()``.
+    """
+
+    __module__ = "memshare"
+    _kind = _core.lock_kind
+    _name = "Lock"
+    _phrase = "a Lock"
+
+
+class RLock(_SharedLock):
+    """A reentrant lock in shared memory: :class:`threading.RLock`'s
+    interface, placed and found as :class:`Lock` is."""
+
+    __module__ = "memshare"
+    _kind = _core.rlock_kind
+    _name = "RLock"
+    _phrase = "an RLock"
+
+
+def _reduce_lock(lock: _SharedLock) -> tuple[Any, ...]:
+    return type(lock).at, (lock.cell, 0)
+
+
+def register() -> None:
+    """Have multiprocessing send locks as handles (done on import)."""
+    for kind in (Lock, RLock):
+        reduction.ForkingPickler.register(kind, _reduce_lock)

@@ -1,0 +1,363 @@
+// Locks in shared memory: _core.SyncLock, the base of memshare.Lock and
+// memshare.RLock.  A plain CPython type rather than a pybind11 class: an
+// uncontended acquire() and release() must cost about what
+// multiprocessing.Lock's do, and pybind11's call dispatch alone costs more.
+#include "bindings.hpp"
+
+#include <memshare/robust_mutex.hpp>
+
+#include <structmember.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <span>
+
+namespace memshare::bindings {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+PyObject* owner_died_error = nullptr; // memshare.OwnerDiedError
+
+struct lock_object {
+    PyObject_HEAD PyObject* cell; // the shared memory the mutex lives in, kept alive
+    std::optional<robust_mutex> mutex;
+    sync_kind kind;
+    PyObject* weakrefs;
+};
+
+lock_object* as_lock(PyObject* self) {
+    return reinterpret_cast<lock_object*>(self);
+}
+
+// Sets the Python error for a C++ exception, as pybind11 would; nullptr.
+PyObject* fail() {
+    set_error_from_current_exception();
+    return nullptr;
+}
+
+int lock_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+    static const char* keywords[] = {"cell", "kind", "make", nullptr};
+    PyObject* cell = nullptr;
+    int kind = 0;
+    int make = 0;
+    if (PyArg_ParseTupleAndKeywords(args, kwargs, "Oip:SyncLock",
+                                    const_cast<char**>(keywords), &cell, &kind,
+                                    &make) == 0) {
+        return -1;
+    }
+    if (kind != static_cast<int>(sync_kind::lock) &&
+        kind != static_cast<int>(sync_kind::rlock)) {
+        PyErr_SetString(PyExc_ValueError, "kind is lock_kind or rlock_kind");
+        return -1;
+    }
+    Py_buffer view{};
+    if (PyObject_GetBuffer(cell, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) != 0) {
+        return -1;
+    }
+    try {
+        const auto sort = static_cast<sync_kind>(kind);
+        std::byte* place = cell_in(
+            {static_cast<std::byte*>(view.buf), static_cast<std::size_t>(view.len)},
+            robust_mutex::cell_size, sort);
+        lock_object* lock = as_lock(self);
+        lock->mutex = make != 0 ? robust_mutex::make(place, sort)
+                                : robust_mutex::attach(place, sort);
+        lock->kind = sort;
+    } catch (...) {
+        PyBuffer_Release(&view);
+        set_error_from_current_exception();
+        return -1;
+    }
+    // The array keeps its memory mapped; the buffer export is not needed.
+    PyBuffer_Release(&view);
+    Py_INCREF(cell);
+    Py_XSETREF(as_lock(self)->cell, cell);
+    return 0;
+}
+
+void lock_dealloc(PyObject* self) {
+    PyTypeObject* type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    lock_object* lock = as_lock(self);
+    if (lock->weakrefs != nullptr) {
+        PyObject_ClearWeakRefs(self);
+    }
+    lock->mutex.~optional();
+    Py_CLEAR(lock->cell);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+int lock_traverse(PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(as_lock(self)->cell);
+    return 0;
+}
+
+PyObject* lock_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+    PyObject* self = PyType_GenericNew(type, args, kwargs);
+    if (self != nullptr) {
+        new (&as_lock(self)->mutex) std::optional<robust_mutex>();
+    }
+    return self;
+}
+
+robust_mutex* mutex_of(PyObject* self) {
+    lock_object* lock = as_lock(self);
+    if (!lock->mutex) {
+        PyErr_SetString(PyExc_RuntimeError, "the lock was not initialized");
+        return nullptr;
+    }
+    return &*lock->mutex;
+}
+
+// threading's checks of acquire()'s arguments, and the deadline they give.
+bool parse_timeout(PyObject* timeout, bool blocking,
+                   std::optional<steady::time_point>& deadline) {
+    const double seconds = PyFloat_AsDouble(timeout);
+    if (seconds == -1.0 && PyErr_Occurred() != nullptr) {
+        return false;
+    }
+    if (!blocking && seconds != -1.0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "can't specify a timeout for a non-blocking call");
+        return false;
+    }
+    if (seconds < 0 && seconds != -1.0) {
+        PyErr_SetString(PyExc_ValueError, "timeout value must be positive");
+        return false;
+    }
+    if (std::isnan(seconds) || seconds > 9223372036.0) { // threading.TIMEOUT_MAX
+        PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
+        return false;
+    }
+    if (seconds >= 0) {
+        deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
+                                       std::chrono::duration<double>(seconds));
+    }
+    return true;
+}
+
+// Waits for the mutex without the GIL, taking it back between slices to
+// let Python run signal handlers (Ctrl-C raises KeyboardInterrupt there).
+lock_outcome wait_unlocked(robust_mutex& mutex,
+                           std::optional<steady::time_point> deadline) {
+    PyThreadState* state = PyEval_SaveThread();
+    lock_outcome got = lock_outcome::busy;
+    try {
+        got = mutex.lock(deadline, [&] {
+            PyEval_RestoreThread(state);
+            const bool stop = PyErr_CheckSignals() != 0;
+            state = PyEval_SaveThread();
+            return stop;
+        });
+    } catch (...) {
+        PyEval_RestoreThread(state);
+        throw;
+    }
+    PyEval_RestoreThread(state);
+    return got;
+}
+
+PyObject* report(lock_outcome got, bool forever) {
+    switch (got) {
+    case lock_outcome::acquired:
+        Py_RETURN_TRUE;
+    case lock_outcome::owner_died:
+        PyErr_SetString(owner_died_error,
+                        "the process or thread that held this lock ended without "
+                        "releasing it; the lock is now held here: check what it "
+                        "guards, then release it");
+        return nullptr;
+    case lock_outcome::busy:
+    case lock_outcome::timed_out:
+        Py_RETURN_FALSE;
+    case lock_outcome::interrupted:
+        return nullptr; // the signal handler's exception is set
+    case lock_outcome::held_here:
+        // threading.Lock would wait: for ever (an error here), or until the
+        // timeout, to fail then (at once here).
+        if (forever) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "this thread holds the lock already: acquiring it again "
+                            "would wait for ever (an RLock can be acquired again)");
+            return nullptr;
+        }
+        Py_RETURN_FALSE;
+    }
+    return nullptr;
+}
+
+// acquire(blocking=True, timeout=-1), parsed by hand: the call with no
+// arguments is the one to make fast.
+bool parse_acquire(PyObject* const* args, Py_ssize_t count, PyObject* names,
+                   int& blocking, PyObject*& timeout) {
+    const Py_ssize_t named = names == nullptr ? 0 : PyTuple_GET_SIZE(names);
+    if (count + named > 2) {
+        PyErr_Format(PyExc_TypeError, "acquire() takes at most 2 arguments (%zd given)",
+                     count + named);
+        return false;
+    }
+    PyObject* blocking_arg = count > 0 ? args[0] : nullptr;
+    timeout = count > 1 ? args[1] : nullptr;
+    for (Py_ssize_t i = 0; i < named; ++i) {
+        PyObject* name = PyTuple_GET_ITEM(names, i);
+        PyObject** slot = nullptr;
+        if (PyUnicode_CompareWithASCIIString(name, "blocking") == 0) {
+            slot = &blocking_arg;
+        } else if (PyUnicode_CompareWithASCIIString(name, "timeout") == 0) {
+            slot = &timeout;
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "acquire() got an unexpected keyword argument '%U'", name);
+            return false;
+        }
+        if (*slot != nullptr) {
+            PyErr_Format(PyExc_TypeError,
+                         "acquire() got multiple values for argument '%U'", name);
+            return false;
+        }
+        *slot = args[count + i];
+    }
+    if (blocking_arg != nullptr) {
+        blocking = PyObject_IsTrue(blocking_arg);
+        if (blocking < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+PyObject* lock_acquire(PyObject* self, PyObject* const* args, Py_ssize_t count,
+                       PyObject* names) {
+    robust_mutex* mutex = mutex_of(self);
+    if (mutex == nullptr) {
+        return nullptr;
+    }
+    int blocking = 1;
+    PyObject* timeout = nullptr;
+    if ((count > 0 || names != nullptr) &&
+        !parse_acquire(args, count, names, blocking, timeout)) {
+        return nullptr;
+    }
+    std::optional<steady::time_point> deadline;
+    if (timeout != nullptr && !parse_timeout(timeout, blocking != 0, deadline)) {
+        return nullptr;
+    }
+    try {
+        const lock_outcome first = mutex->try_lock(); // with the GIL: no wait
+        if (first != lock_outcome::busy || blocking == 0) {
+            return report(first, blocking != 0 && !deadline);
+        }
+        return report(wait_unlocked(*mutex, deadline), !deadline);
+    } catch (...) {
+        return fail();
+    }
+}
+
+PyObject* lock_enter(PyObject* self, PyObject* /*unused*/) {
+    return lock_acquire(self, nullptr, 0, nullptr);
+}
+
+PyObject* lock_release(PyObject* self, PyObject* /*unused*/) {
+    robust_mutex* mutex = mutex_of(self);
+    if (mutex == nullptr) {
+        return nullptr;
+    }
+    if (!mutex->unlock()) {
+        if (as_lock(self)->kind == sync_kind::rlock) {
+            PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        } else if (mutex->locked()) {
+            PyErr_SetString(
+                PyExc_RuntimeError,
+                "cannot release a lock that another thread holds (a memshare "
+                "Lock is released by the thread that acquired it)");
+        } else {
+            PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+        }
+        return nullptr;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject* lock_exit(PyObject* self, PyObject* const* /*args*/, Py_ssize_t /*count*/) {
+    return lock_release(self, nullptr);
+}
+
+PyObject* lock_locked(PyObject* self, PyObject* /*unused*/) {
+    robust_mutex* mutex = mutex_of(self);
+    if (mutex == nullptr) {
+        return nullptr;
+    }
+    return PyBool_FromLong(mutex->locked() ? 1 : 0);
+}
+
+PyMethodDef lock_methods[] = {
+    {"acquire",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_acquire)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=-1): True once held, False if not in time."},
+    {"release", lock_release, METH_NOARGS, "Release the lock."},
+    {"locked", lock_locked, METH_NOARGS, "Whether some thread holds the lock."},
+    {"__enter__", lock_enter, METH_NOARGS, "acquire()"},
+    {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_exit)),
+     METH_FASTCALL, "release()"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyMemberDef lock_members[] = {
+    {"cell", T_OBJECT_EX, offsetof(lock_object, cell), READONLY,
+     "The shared memory the lock lives in (a uint8 array)."},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(lock_object, weakrefs), READONLY,
+     nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyType_Slot lock_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(lock_new)},
+    {Py_tp_init, reinterpret_cast<void*>(lock_init)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(lock_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(lock_traverse)},
+    {Py_tp_methods, lock_methods},
+    {Py_tp_members, lock_members},
+    {Py_tp_doc, const_cast<char*>("SyncLock(cell, kind, make)\n--\n\n"
+                                  "A robust mutex in the shared memory `cell`, made "
+                                  "there or attached to.")},
+    {0, nullptr},
+};
+
+PyType_Spec lock_spec = {
+    "memshare._core.SyncLock",
+    sizeof(lock_object),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    lock_slots,
+};
+
+} // namespace
+
+void register_sync(py::module_& m) {
+    auto type = py::reinterpret_steal<py::object>(PyType_FromSpec(&lock_spec));
+    if (!type) {
+        throw py::error_already_set();
+    }
+    m.add_object("SyncLock", type);
+    owner_died_error = PyErr_NewExceptionWithDoc(
+        "memshare._core.OwnerDiedError",
+        "A lock was acquired whose holder had ended without releasing it.\n\n"
+        "The lock is held by the caller when this is raised, and stays usable: "
+        "check (and repair) what it guards, then release it.",
+        PyExc_RuntimeError, nullptr);
+    if (owner_died_error == nullptr) {
+        throw py::error_already_set();
+    }
+    m.add_object("OwnerDiedError",
+                 py::reinterpret_borrow<py::object>(owner_died_error));
+    m.attr("lock_kind") = static_cast<int>(sync_kind::lock);
+    m.attr("rlock_kind") = static_cast<int>(sync_kind::rlock);
+    m.attr("LOCK_SIZE") = robust_mutex::cell_size;
+}
+
+} // namespace memshare::bindings

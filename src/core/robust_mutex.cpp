@@ -1,0 +1,117 @@
+#include <memshare/error.hpp>
+#include <memshare/robust_mutex.hpp>
+
+#include <cerrno>
+#include <ctime>
+
+namespace memshare {
+namespace {
+
+pthread_mutex_t* mutex_in(std::byte* cell) {
+    return reinterpret_cast<pthread_mutex_t*>(cell + robust_mutex::header_size);
+}
+
+// Checks a pthread call that fails only on misuse memshare rules out.
+void check(int err, const char* call) {
+    if (err != 0) {
+        throw os_error(err, call, {});
+    }
+}
+
+class mutex_attributes {
+public:
+    explicit mutex_attributes(int type) {
+        check(::pthread_mutexattr_init(&attributes_), "pthread_mutexattr_init");
+        check(::pthread_mutexattr_setpshared(&attributes_, PTHREAD_PROCESS_SHARED),
+              "pthread_mutexattr_setpshared");
+        check(::pthread_mutexattr_setrobust(&attributes_, PTHREAD_MUTEX_ROBUST),
+              "pthread_mutexattr_setrobust");
+        check(::pthread_mutexattr_settype(&attributes_, type),
+              "pthread_mutexattr_settype");
+    }
+    ~mutex_attributes() { ::pthread_mutexattr_destroy(&attributes_); }
+    mutex_attributes(const mutex_attributes&) = delete;
+    mutex_attributes& operator=(const mutex_attributes&) = delete;
+
+    [[nodiscard]] const pthread_mutexattr_t* get() const noexcept {
+        return &attributes_;
+    }
+
+private:
+    pthread_mutexattr_t attributes_{};
+};
+
+// The outcome of a lock call: a dead holder's mutex is made consistent here,
+// so that it stays usable (POSIX would make it unusable for good once
+// unlocked otherwise), and the caller is told.
+lock_outcome outcome_of(pthread_mutex_t* mutex, int err) {
+    switch (err) {
+    case 0:
+        return lock_outcome::acquired;
+    case EOWNERDEAD:
+        check(::pthread_mutex_consistent(mutex), "pthread_mutex_consistent");
+        return lock_outcome::owner_died;
+    case EBUSY:
+    case ETIMEDOUT:
+        return lock_outcome::busy;
+    case EDEADLK:
+        return lock_outcome::held_here;
+    default:
+        throw os_error(err, "pthread_mutex_lock", {});
+    }
+}
+
+} // namespace
+
+robust_mutex robust_mutex::make(std::byte* cell, sync_kind kind) {
+    const mutex_attributes attributes(
+        kind == sync_kind::rlock ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_t* mutex = mutex_in(cell);
+    check(::pthread_mutex_init(mutex, attributes.get()), "pthread_mutex_init");
+    stamp_header(cell, kind);
+    return robust_mutex(mutex);
+}
+
+robust_mutex robust_mutex::attach(std::byte* cell, sync_kind kind) {
+    check_header(cell, kind);
+    return robust_mutex(mutex_in(cell));
+}
+
+lock_outcome robust_mutex::try_lock() {
+    return outcome_of(mutex_, ::pthread_mutex_trylock(mutex_));
+}
+
+lock_outcome robust_mutex::lock_until(std::chrono::steady_clock::time_point until) {
+    // pthread_mutex_timedlock takes CLOCK_REALTIME: each slice is short, and
+    // the deadline is kept on the steady clock, so clock changes only
+    // lengthen or shorten one slice.
+    const auto left = until - std::chrono::steady_clock::now();
+    timespec when{};
+    ::clock_gettime(CLOCK_REALTIME, &when);
+    const auto nanoseconds =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    if (nanoseconds > 0) {
+        when.tv_sec += static_cast<time_t>(nanoseconds / 1'000'000'000);
+        when.tv_nsec += static_cast<long>(nanoseconds % 1'000'000'000);
+        if (when.tv_nsec >= 1'000'000'000) {
+            when.tv_sec += 1;
+            when.tv_nsec -= 1'000'000'000;
+        }
+    }
+    return outcome_of(mutex_, ::pthread_mutex_timedlock(mutex_, &when));
+}
+
+bool robust_mutex::unlock() noexcept {
+    return ::pthread_mutex_unlock(mutex_) == 0;
+}
+
+bool robust_mutex::locked() const noexcept {
+    // glibc keeps the holder's thread id in the futex word, __data.__lock;
+    // the kernel clears it (setting FUTEX_OWNER_DIED) when the holder dies.
+    constexpr unsigned owner_mask = 0x3fffffff; // FUTEX_TID_MASK
+    const auto word = static_cast<unsigned>(
+        __atomic_load_n(&mutex_->__data.__lock, __ATOMIC_RELAXED));
+    return (word & owner_mask) != 0;
+}
+
+} // namespace memshare

@@ -1,0 +1,365 @@
+"""memshare.Lock and RLock: threading's interface, in shared memory, robust
+to the death of their holder, and reachable from every other process."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from channels import CHANNELS, name_of
+from support import START_METHODS
+
+import memshare as ms
+
+TIMEOUT = 60
+
+
+# -- the interface of threading's locks -------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [ms.Lock, threading.Lock])
+def test_acquire_and_release_as_threading(kind: Callable[[], Any]) -> None:
+    lock = kind()
+    assert lock.locked() is False
+    assert lock.acquire() is True
+    assert lock.locked() is True
+    assert lock.acquire(False) is False
+    assert lock.acquire(blocking=False) is False
+    lock.release()
+    with lock:
+        assert lock.locked()
+    assert not lock.locked()
+    with pytest.raises(RuntimeError, match="release unlocked lock"):
+        lock.release()
+
+
+@pytest.mark.parametrize("kind", [ms.Lock, threading.Lock])
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"blocking": False, "timeout": 1}, ValueError),
+        ({"timeout": -2}, ValueError),
+        ({"timeout": "1"}, TypeError),
+        ({"timeout": 1e300}, OverflowError),
+    ],
+)
+def test_bad_timeouts_are_refused_as_threading(
+    kind: Callable[[], Any], arguments: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        kind().acquire(**arguments)
+
+
+def hold_in_a_thread(lock: Any) -> Callable[[], None]:
+    """Has another thread hold `lock`; returns what makes it let go."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            done.wait(TIMEOUT)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(TIMEOUT)
+
+    def let_go() -> None:
+        done.set()
+        holder.join(TIMEOUT)
+
+    return let_go
+
+
+def test_a_timeout_gives_up_in_time() -> None:
+    lock = ms.Lock()
+    let_go = hold_in_a_thread(lock)
+    start = time.monotonic()
+    assert lock.acquire(timeout=0.2) is False
+    assert 0.19 < time.monotonic() - start < 2
+    assert lock.acquire(timeout=0) is False
+    let_go()
+    assert lock.acquire(timeout=0) is True
+    lock.release()
+
+
+def test_a_thread_that_ends_holding_a_lock_is_reported_too() -> None:
+    lock = ms.Lock()
+    holder = threading.Thread(target=lock.acquire)
+    holder.start()
+    holder.join()
+    with pytest.raises(ms.OwnerDiedError):
+        lock.acquire(timeout=1)
+    lock.release()
+
+
+def test_waiting_lets_other_threads_run_and_wakes_on_release() -> None:
+    lock, order = ms.Lock(), []
+    lock.acquire()
+
+    def wait() -> None:
+        with lock:
+            order.append("waiter")
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.1)  # the waiter waits without the GIL: this thread runs
+    order.append("holder")
+    lock.release()
+    waiter.join(TIMEOUT)
+    assert order == ["holder", "waiter"]
+
+
+def test_a_lock_is_released_by_the_thread_that_holds_it() -> None:
+    lock = ms.Lock()
+    lock.acquire()
+    errors: list[BaseException] = []
+
+    def release() -> None:
+        try:
+            lock.release()
+        except RuntimeError as error:
+            errors.append(error)
+
+    other = threading.Thread(target=release)
+    other.start()
+    other.join()
+    assert "another thread holds" in str(errors[0])
+    assert lock.locked()
+    lock.release()
+
+
+def test_acquiring_a_held_lock_again_fails_instead_of_hanging() -> None:
+    lock = ms.Lock()
+    lock.acquire()
+    assert lock.acquire(timeout=0.05) is False
+    with pytest.raises(RuntimeError, match="would wait for ever"):
+        lock.acquire()
+    lock.release()
+
+
+@pytest.mark.parametrize("kind", [ms.RLock, threading.RLock])
+def test_an_rlock_is_reentrant_as_threading(kind: Callable[[], Any]) -> None:
+    lock = kind()
+    assert lock.acquire()
+    assert lock.acquire()
+    lock.release()
+    lock.release()
+    with pytest.raises(RuntimeError, match="cannot release un-acquired lock"):
+        lock.release()
+    with lock, lock:
+        pass
+
+
+# -- where a lock lives ------------------------------------------------------------------
+
+
+def test_a_lock_placed_in_an_array_is_found_there() -> None:
+    segment = ms.zeros(4096, np.uint8)
+    made = ms.Lock(buffer=segment, offset=64)
+    found = ms.Lock.at(segment, 64)
+    made.acquire()
+    assert found.locked()
+    assert found.acquire(False) is False
+    made.release()
+    assert found.acquire(False) is True
+    found.release()
+    assert ms.backing(made.cell) == ms.Backing(
+        ms.backing(segment).kind, ms.backing(segment).name, 64, ms.LOCK_SIZE, 4096
+    )
+
+
+def test_a_lock_in_a_named_segment_is_found_by_another_process(shm_name: str) -> None:
+    segment = ms.zeros(1024, np.uint8, name=shm_name)
+    lock = ms.Lock(buffer=segment, offset=256)
+    lock.acquire()
+    code = (
+        "import memshare as ms, sys\n"
+        f"lock = ms.Lock.at(ms.attach({shm_name!r}), 256)\n"
+        "sys.exit(0 if lock.locked() and not lock.acquire(False) else 1)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], check=False, timeout=TIMEOUT)
+    assert found.returncode == 0
+    lock.release()
+    del lock, segment
+    ms.unlink(shm_name)
+
+
+@pytest.mark.parametrize(
+    ("place", "message"),
+    [
+        (lambda s: ms.Lock(buffer=s, offset=4), "multiple of 8"),
+        (lambda s: ms.Lock(buffer=s, offset=1000), "does not leave room"),
+        (lambda s: ms.Lock(buffer=s, offset=-8), "does not leave room"),
+        (lambda s: ms.Lock(buffer=s[::2]), "contiguous"),
+        (lambda s: ms.Lock(buffer=np.zeros(64, np.uint8)), "memory memshare shares"),
+        (lambda s: ms.Lock(offset=8), "none was given"),
+        (lambda s: ms.Lock.at(s, 0), "no memshare primitive is there"),
+        (lambda s: ms.RLock.at(s, 512), "a Lock is there, not an RLock"),
+    ],
+)
+def test_bad_places_are_refused(place: Callable[[Any], Any], message: str) -> None:
+    segment = ms.zeros(1024, np.uint8)
+    ms.Lock(buffer=segment, offset=512)
+    with pytest.raises(ValueError, match=message):
+        place(segment)
+
+
+def test_a_read_only_buffer_is_refused() -> None:
+    segment = ms.zeros(1024, np.uint8)
+    segment.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        ms.Lock(buffer=segment)
+
+
+def test_pickle_refuses_to_copy_a_lock() -> None:
+    with pytest.raises(TypeError, match="send it through multiprocessing"):
+        pickle.dumps(ms.Lock())
+
+
+# -- other processes ---------------------------------------------------------------------
+
+
+def report_held(lock: Any) -> tuple[bool, bool]:
+    return lock.locked(), lock.acquire(timeout=0.01)
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+@pytest.mark.parametrize("channel", CHANNELS, ids=name_of)
+@pytest.mark.parametrize("kind", [ms.Lock, ms.RLock])
+def test_a_lock_reaches_other_processes_through_every_channel(
+    method: str, channel: Callable[..., Any], kind: Callable[[], Any]
+) -> None:
+    lock = kind()
+    with lock:  # held here: the other process sees it held
+        reply = channel(multiprocessing.get_context(method), report_held, lock)
+    assert reply == (True, False)
+
+
+def add_under_lock(lock: Any, counter: Any, times: int, start: Any) -> None:
+    start.wait(TIMEOUT)  # all at once, so that they contend
+    for _ in range(times):
+        with lock:
+            # A read and a write apart: without the lock, increments get lost.
+            value = int(counter[0])
+            counter[0] = value + 1
+
+
+def test_eight_processes_count_exactly_under_the_lock() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    counter, lock, start = ms.zeros(1, np.int64), ms.Lock(), ctx.Event()
+    times = 20_000  # without the lock, most increments are lost (measured)
+    workers = [
+        ctx.Process(target=add_under_lock, args=(lock, counter, times, start))
+        for _ in range(8)
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(TIMEOUT)
+        assert worker.exitcode == 0
+    assert int(counter[0]) == 8 * times
+
+
+# -- a holder that dies, and Ctrl-C ----------------------------------------------------------
+
+
+def hold_and_wait(lock: Any, ready: Any) -> None:
+    lock.acquire()
+    ready.send("holding")
+    time.sleep(600)
+
+
+@pytest.mark.parametrize("kind", [ms.Lock, ms.RLock])
+def test_the_next_acquirer_of_a_dead_holders_lock_gets_it_and_is_told(
+    kind: Callable[[], Any],
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    lock = kind()
+    waiting, ready = ctx.Pipe(duplex=False)
+    holder = ctx.Process(target=hold_and_wait, args=(lock, ready))
+    holder.start()
+    assert waiting.recv() == "holding"
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(TIMEOUT)
+    with pytest.raises(ms.OwnerDiedError, match="check what it guards"):
+        lock.acquire(timeout=TIMEOUT)
+    assert lock.locked()  # held by this thread, and not poisoned:
+    lock.release()
+    assert lock.acquire(timeout=1) is True
+    lock.release()
+
+
+def test_a_waiter_blocked_when_the_holder_dies_is_woken_and_told() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    lock = ms.Lock()
+    waiting, ready = ctx.Pipe(duplex=False)
+    holder = ctx.Process(target=hold_and_wait, args=(lock, ready))
+    holder.start()
+    assert waiting.recv() == "holding"
+    outcome: list[object] = []
+
+    def wait() -> None:
+        try:
+            outcome.append(lock.acquire(timeout=TIMEOUT))
+        except ms.OwnerDiedError as error:
+            outcome.append(error)
+            lock.release()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.1)
+    os.kill(holder.pid, signal.SIGKILL)
+    waiter.join(TIMEOUT)
+    holder.join(TIMEOUT)
+    assert isinstance(outcome[0], ms.OwnerDiedError)
+
+
+INTERRUPTED = """
+import sys, time
+import memshare as ms
+from multiprocessing import reduction
+
+lock = reduction.ForkingPickler.loads(sys.stdin.buffer.read())
+print("waiting", flush=True)
+start = time.monotonic()
+try:
+    lock.acquire()
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - start:.3f}", flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_waiting_acquire() -> None:
+    lock = ms.Lock()
+    lock.acquire()
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=False,
+    )
+    assert waiter.stdin is not None
+    assert waiter.stdout is not None
+    waiter.stdin.write(multiprocessing.reduction.ForkingPickler.dumps(lock))
+    waiter.stdin.close()
+    assert waiter.stdout.readline() == b"waiting\n"
+    time.sleep(0.2)  # inside acquire()
+    sent = time.monotonic()
+    waiter.send_signal(signal.SIGINT)
+    line = waiter.stdout.readline().decode()
+    assert time.monotonic() - sent < 1
+    assert line.startswith("interrupted")
+    assert waiter.wait(TIMEOUT) == 0
+    waiter.stdout.close()
+    lock.release()
