@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import mmap
+import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -145,3 +148,57 @@ def helper_of(program: str, creator: int) -> int:
             if argv[:3] == wanted:
                 return int(entry.name)
     raise LookupError(f"no {program} serves {creator}")
+
+
+def run_contending(
+    target: Callable[..., None], args: tuple[Any, ...], count: int = 8
+) -> None:
+    """Run ``target(*args, start)`` in `count` spawned processes that wait
+    for the event `start` and so all begin at once; each must end well."""
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    workers = [ctx.Process(target=target, args=(*args, start)) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+
+
+WAIT_FOR_CTRL_C = """
+import sys, time
+import memshare
+from multiprocessing import reduction
+
+waits = reduction.ForkingPickler.loads(sys.stdin.buffer.read())
+print("waiting", flush=True)
+start = time.monotonic()
+try:
+    getattr(waits, sys.argv[1])()
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - start:.3f}", flush=True)
+"""
+
+
+def interrupt_waiting(waits: object, method: str) -> tuple[str, float]:
+    """Send `waits` to a new process that calls its `method` (which must
+    wait), press Ctrl-C there, and tell what it printed and how long after."""
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", WAIT_FOR_CTRL_C, method],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert waiter.stdin is not None
+    assert waiter.stdout is not None
+    waiter.stdin.write(multiprocessing.reduction.ForkingPickler.dumps(waits))
+    waiter.stdin.close()
+    assert waiter.stdout.readline() == b"waiting\n"
+    time.sleep(0.2)  # inside the wait
+    sent = time.monotonic()
+    waiter.send_signal(signal.SIGINT)
+    line = waiter.stdout.readline().decode()
+    elapsed = time.monotonic() - sent
+    assert waiter.wait(60) == 0
+    waiter.stdout.close()
+    return line, elapsed

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from channels import CHANNELS, name_of
-from support import START_METHODS
+from support import START_METHODS, interrupt_waiting, run_contending
 
 import memshare as ms
 
@@ -255,19 +255,9 @@ def add_under_lock(lock: Any, counter: Any, times: int, start: Any) -> None:
 
 
 def test_eight_processes_count_exactly_under_the_lock() -> None:
-    ctx = multiprocessing.get_context("spawn")
-    counter, lock, start = ms.zeros(1, np.int64), ms.Lock(), ctx.Event()
+    counter, lock = ms.zeros(1, np.int64), ms.Lock()
     times = 20_000  # without the lock, most increments are lost (measured)
-    workers = [
-        ctx.Process(target=add_under_lock, args=(lock, counter, times, start))
-        for _ in range(8)
-    ]
-    for worker in workers:
-        worker.start()
-    start.set()
-    for worker in workers:
-        worker.join(TIMEOUT)
-        assert worker.exitcode == 0
+    run_contending(add_under_lock, (lock, counter, times))
     assert int(counter[0]) == 8 * times
 
 
@@ -325,41 +315,9 @@ def test_a_waiter_blocked_when_the_holder_dies_is_woken_and_told() -> None:
     assert isinstance(outcome[0], ms.OwnerDiedError)
 
 
-INTERRUPTED = """
-import sys, time
-import memshare as ms
-from multiprocessing import reduction
-
-lock = reduction.ForkingPickler.loads(sys.stdin.buffer.read())
-print("waiting", flush=True)
-start = time.monotonic()
-try:
-    lock.acquire()
-except KeyboardInterrupt:
-    print(f"interrupted after {time.monotonic() - start:.3f}", flush=True)
-"""
-
-
 def test_ctrl_c_interrupts_a_waiting_acquire() -> None:
     lock = ms.Lock()
-    lock.acquire()
-    waiter = subprocess.Popen(
-        [sys.executable, "-c", INTERRUPTED],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=False,
-    )
-    assert waiter.stdin is not None
-    assert waiter.stdout is not None
-    waiter.stdin.write(multiprocessing.reduction.ForkingPickler.dumps(lock))
-    waiter.stdin.close()
-    assert waiter.stdout.readline() == b"waiting\n"
-    time.sleep(0.2)  # inside acquire()
-    sent = time.monotonic()
-    waiter.send_signal(signal.SIGINT)
-    line = waiter.stdout.readline().decode()
-    assert time.monotonic() - sent < 1
+    with lock:
+        line, elapsed = interrupt_waiting(lock, "acquire")
     assert line.startswith("interrupted")
-    assert waiter.wait(TIMEOUT) == 0
-    waiter.stdout.close()
-    lock.release()
+    assert elapsed < 1

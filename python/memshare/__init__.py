@@ -7,12 +7,14 @@ memory as :class:`SharedMemory` and :class:`ShareableList`, drop-in
 supersets of :mod:`multiprocessing.shared_memory`; memfd; what is in
 /dev/shm; NumPy arrays in shared memory (:func:`zeros`, :func:`array`,
 ...) that travel to multiprocessing workers as small handles, not copies;
-and locks that live next to them (:class:`Lock`, :class:`RLock`).
+and synchronization that lives next to them (:class:`Lock`, :class:`RLock`,
+:class:`Event`, :class:`Semaphore`, :class:`BoundedSemaphore`,
+:class:`AtomicInt`, :class:`AtomicArray`).
 """
 
 from importlib.metadata import version as _version
 
-from . import constants, pickling, sync
+from . import atomics, constants, locks, pickling, waits
 from ._core import default_huge_page_size, huge_page_sizes
 from .array import (
     Backing,
@@ -31,26 +33,38 @@ from .array import (
     zeros,
     zeros_like,
 )
+from .atomics import ATOMIC_SIZE, AtomicArray, AtomicInt
 from .constants import *
+from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
 from .shared_memory import SharedMemory
 from .shm import add_seals, get_seals, memfd_create, shm_open, shm_unlink
-from .sync import LOCK_SIZE, Lock, OwnerDiedError, RLock
+from .waits import EVENT_SIZE, SEMAPHORE_SIZE, BoundedSemaphore, Event, Semaphore
 
 __version__ = _version("memshare")
 pickling.register()
-sync.register()
+locks.register()
+waits.register()
+atomics.register()
 
 __all__ = [
+    "ATOMIC_SIZE",
+    "EVENT_SIZE",
     "LOCK_SIZE",
+    "SEMAPHORE_SIZE",
+    "AtomicArray",
+    "AtomicInt",
     "Backing",
+    "BoundedSemaphore",
+    "Event",
     "Lock",
     "Mapping",
     "OwnerDiedError",
     "RLock",
     "Segment",
+    "Semaphore",
     "ShareableList",
     "SharedMemory",
     "__version__",

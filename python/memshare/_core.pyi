@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SegmentInfo', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -310,6 +310,64 @@ class OwnerDiedError(RuntimeError):
     
     The lock is held by the caller when this is raised, and stays usable: check (and repair) what it guards, then release it.
     """
+class SharedEvent:
+    """
+    The core of memshare.Event: a flag in shared memory.
+    """
+    def __init__(self, cell: typing.Any, make: bool) -> None:
+        ...
+    def clear(self) -> None:
+        ...
+    def is_set(self) -> bool:
+        ...
+    def set(self) -> None:
+        ...
+    def wait(self, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+        """
+        Waits at most `seconds` (None: for ever): the flag.
+        """
+    @property
+    def cell(self) -> typing.Any:
+        ...
+class SharedSemaphore:
+    """
+    The core of memshare.Semaphore and BoundedSemaphore.
+    """
+    most: typing.ClassVar[int] = 2147483647
+    def __init__(self, cell: typing.Any, value: typing.SupportsInt | typing.SupportsIndex, bound: typing.SupportsInt | typing.SupportsIndex | None, make: bool) -> None:
+        ...
+    def acquire(self, blocking: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+        ...
+    def release(self, count: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Adds `count`; False if that passes the bound.
+        """
+    def value(self) -> int:
+        ...
+    @property
+    def cell(self) -> typing.Any:
+        ...
+class SharedAtomic:
+    """
+    The core of memshare.AtomicInt: 64 bits in shared memory.
+    """
+    def __init__(self, cell: typing.Any, value: typing.SupportsInt | typing.SupportsIndex, make: bool) -> None:
+        ...
+    def compare_exchange(self, expected: typing.SupportsInt | typing.SupportsIndex, desired: typing.SupportsInt | typing.SupportsIndex) -> tuple[bool, int]:
+        """
+        (whether `desired` was stored, the value seen)
+        """
+    def exchange(self, value: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def fetch_add(self, delta: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def load(self) -> int:
+        ...
+    def store(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cell(self) -> typing.Any:
+        ...
 def add_seals(fd: int, seals: int) -> None:
     """
     fcntl(F_ADD_SEALS).
@@ -415,6 +473,8 @@ ACCESS_DEFAULT: int = 0
 ACCESS_READ: int = 1
 ACCESS_WRITE: int = 2
 ALLOCATIONGRANULARITY: int = 4096
+ATOMIC_SIZE: int = 16
+EVENT_SIZE: int = 16
 F_SEAL_EXEC: int = 32
 F_SEAL_FUTURE_WRITE: int = 16
 F_SEAL_GROW: int = 4
@@ -483,5 +543,6 @@ PROT_EXEC: int = 4
 PROT_NONE: int = 0
 PROT_READ: int = 1
 PROT_WRITE: int = 2
+SEMAPHORE_SIZE: int = 24
 lock_kind: int = 1
 rlock_kind: int = 2

@@ -68,7 +68,8 @@ void register_constants(py::module_& m);
 void register_mapping(py::module_& m);
 void register_shm(py::module_& m);
 void register_arrays(py::module_& m);
-void register_sync(py::module_& m);
+void register_lock(py::module_& m);
+void register_primitives(py::module_& m);
 // The file-like and sequence methods of mmap.mmap, for register_mapping().
 void bind_mapping_io(py::class_<Mapping>& cls);
 

@@ -13,7 +13,8 @@ PYBIND11_MODULE(_core, m) {
     bindings::register_mapping(m);
     bindings::register_shm(m);
     bindings::register_arrays(m);
-    bindings::register_sync(m);
+    bindings::register_lock(m);
+    bindings::register_primitives(m);
 
     // Let other Python threads run while the core blocks.
     memshare::set_blocking_runner([](void (*call)(void*), void* context) {

@@ -81,7 +81,7 @@ lock_outcome robust_mutex::try_lock() {
     return outcome_of(mutex_, ::pthread_mutex_trylock(mutex_));
 }
 
-lock_outcome robust_mutex::lock_until(std::chrono::steady_clock::time_point until) {
+lock_outcome robust_mutex::lock_until(steady_time until) {
     // pthread_mutex_timedlock takes CLOCK_REALTIME: each slice is short, and
     // the deadline is kept on the steady clock, so clock changes only
     // lengthen or shorten one slice.

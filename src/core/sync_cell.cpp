@@ -13,6 +13,14 @@ std::string_view name_of(sync_kind kind) noexcept {
         return "a Lock";
     case sync_kind::rlock:
         return "an RLock";
+    case sync_kind::event:
+        return "an Event";
+    case sync_kind::semaphore:
+        return "a Semaphore";
+    case sync_kind::bounded_semaphore:
+        return "a BoundedSemaphore";
+    case sync_kind::atomic_int:
+        return "an AtomicInt";
     }
     return "a primitive";
 }

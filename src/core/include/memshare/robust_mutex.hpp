@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memshare/sync_cell.hpp>
+#include <memshare/wait_slices.hpp>
 
 #include <pthread.h>
 
@@ -42,8 +43,7 @@ public:
     // `interrupted()` between them: if it says so, gives up.  Call without
     // the GIL; `interrupted` takes it if it needs it.
     template <class Interrupted>
-    lock_outcome lock(std::optional<std::chrono::steady_clock::time_point> deadline,
-                      Interrupted&& interrupted);
+    lock_outcome lock(std::optional<steady_time> deadline, Interrupted&& interrupted);
     // False if this thread does not hold it (RuntimeError, as threading).
     [[nodiscard]] bool unlock() noexcept;
     // Whether some thread holds it (the owner field of glibc's mutex).
@@ -52,28 +52,20 @@ public:
 private:
     explicit robust_mutex(pthread_mutex_t* mutex) noexcept : mutex_(mutex) {}
     // One slice of lock(): waits until `until` at the latest.
-    lock_outcome lock_until(std::chrono::steady_clock::time_point until);
+    lock_outcome lock_until(steady_time until);
 
     pthread_mutex_t* mutex_;
 };
 
-// How long one wait lasts before the waiter checks for Ctrl-C.
-inline constexpr std::chrono::milliseconds wait_slice{20};
-
 template <class Interrupted>
-lock_outcome
-robust_mutex::lock(std::optional<std::chrono::steady_clock::time_point> deadline,
-                   Interrupted&& interrupted) {
+lock_outcome robust_mutex::lock(std::optional<steady_time> deadline,
+                                Interrupted&& interrupted) {
     for (;;) {
-        const auto now = std::chrono::steady_clock::now();
-        if (deadline && now >= *deadline) {
+        const std::optional<steady_time> until = next_slice(deadline);
+        if (!until) {
             return lock_outcome::timed_out;
         }
-        auto until = now + wait_slice;
-        if (deadline && *deadline < until) {
-            until = *deadline;
-        }
-        const lock_outcome got = lock_until(until);
+        const lock_outcome got = lock_until(*until);
         if (got != lock_outcome::busy) { // including held_here
             return got;
         }

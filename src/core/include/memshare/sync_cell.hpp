@@ -10,7 +10,14 @@
 
 namespace memshare {
 
-enum class sync_kind : std::uint16_t { lock = 1, rlock = 2 };
+enum class sync_kind : std::uint16_t {
+    lock = 1,
+    rlock = 2,
+    event = 3,
+    semaphore = 4,
+    bounded_semaphore = 5,
+    atomic_int = 6,
+};
 
 // What a cell starts with.  No pointers anywhere in a cell, only values:
 // every process maps it at another address.

@@ -338,7 +338,7 @@ PyType_Spec lock_spec = {
 
 } // namespace
 
-void register_sync(py::module_& m) {
+void register_lock(py::module_& m) {
     auto type = py::reinterpret_steal<py::object>(PyType_FromSpec(&lock_spec));
     if (!type) {
         throw py::error_already_set();

@@ -1,4 +1,4 @@
-"""Synchronization that lives in shared memory, next to the data it guards.
+"""Locks that live in shared memory, next to the data they guard.
 
 :class:`Lock` and :class:`RLock` have the interface of :mod:`threading`'s
 and :mod:`multiprocessing`'s locks, and more:
@@ -20,15 +20,13 @@ thread that acquired it (``threading.Lock`` lets any thread release it).
 
 from __future__ import annotations
 
-import operator
-from multiprocessing import reduction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .array import is_shared, zeros
+from ._placement import cell_in, refuse_pickle, send_as_handles
 
 __all__ = ["LOCK_SIZE", "Lock", "OwnerDiedError", "RLock"]
 
@@ -56,49 +54,13 @@ else:
     _LockBase = _core.SyncLock
 
 
-def _cell(
-    what: str, size: int, buffer: object | None, offset: int
-) -> npt.NDArray[np.uint8]:
-    """The `size` bytes at `offset` of `buffer` (memory of its own if None),
-    as a uint8 array in memory that memshare shares."""
-    offset = operator.index(offset)
-    if buffer is None:
-        if offset != 0:
-            raise ValueError("offset= places a primitive in a buffer; none was given")
-        return zeros(size, np.uint8)
-    with memoryview(buffer) as view:  # type: ignore[arg-type]
-        total, contiguous, readonly = view.nbytes, view.c_contiguous, view.readonly
-    if not contiguous:
-        raise ValueError(f"{what} needs contiguous memory; the buffer is not")
-    if readonly:
-        raise ValueError(f"{what} needs writable memory; the buffer is read-only")
-    if offset < 0 or offset + size > total:
-        raise ValueError(
-            f"{what} takes {size} bytes: offset {offset} of a buffer of {total} "
-            "bytes does not leave room for it"
-        )
-    cell: npt.NDArray[np.uint8] = np.frombuffer(
-        buffer,  # type: ignore[call-overload]
-        np.uint8,
-        count=size,
-        offset=offset,
-    )
-    if not is_shared(cell):
-        raise ValueError(
-            f"{what} must lie in memory memshare shares (an array made by "
-            "memshare.zeros, empty, ..., named or not), so that other processes "
-            "can reach it"
-        )
-    return cell
-
-
 class _SharedLock(_LockBase):
     _kind: int
     _name: str
     _phrase: str  # "a Lock": for messages
 
     def __init__(self, *, buffer: object | None = None, offset: int = 0) -> None:
-        cell = _cell(self._phrase, LOCK_SIZE, buffer, offset)
+        cell = cell_in(self._phrase, LOCK_SIZE, buffer, offset)
         super().__init__(cell, self._kind, True)
 
     @classmethod
@@ -106,16 +68,12 @@ class _SharedLock(_LockBase):
         """The lock already made at `offset` of `buffer` (by another process,
         say); ``ValueError`` if those bytes hold none."""
         lock = cls.__new__(cls)
-        cell = _cell(cls._phrase, LOCK_SIZE, buffer, offset)
+        cell = cell_in(cls._phrase, LOCK_SIZE, buffer, offset)
         _LockBase.__init__(lock, cell, cls._kind, False)
         return lock
 
     def __reduce__(self) -> Any:
-        raise TypeError(
-            f"a memshare {self._name} lives in shared memory: send it through "
-            "multiprocessing (Process arguments, Pool, Queue, Pipe), which sends "
-            "it as a handle; pickle would copy it"
-        )
+        return refuse_pickle(self._name)
 
     def __repr__(self) -> str:
         state = "locked" if self.locked() else "unlocked"
@@ -159,4 +117,4 @@ def _reduce_lock(lock: _SharedLock) -> tuple[Any, ...]:
 def register() -> None:
     """Have multiprocessing send locks as handles (done on import)."""
     for kind in (Lock, RLock):
-        reduction.ForkingPickler.register(kind, _reduce_lock)
+        send_as_handles(kind, _reduce_lock)

@@ -1,0 +1,186 @@
+// Events, semaphores and atomic integers in shared memory: the cores of
+// memshare.Event, Semaphore, BoundedSemaphore and AtomicInt, which check the
+// arguments as threading does.
+#include "bindings.hpp"
+
+#include <memshare/shared_atomic.hpp>
+#include <memshare/shared_event.hpp>
+#include <memshare/shared_semaphore.hpp>
+
+#include <chrono>
+#include <optional>
+#include <tuple>
+#include <utility>
+
+namespace memshare::bindings {
+namespace {
+
+// The cell a primitive of `kind` occupies at the start of `cell`, a
+// writable buffer that the primitive's object keeps.
+std::byte* place_of(const py::object& cell, std::size_t size, sync_kind kind) {
+    const py::buffer_info info = py::buffer(cell).request(true);
+    return cell_in(
+        {static_cast<std::byte*>(info.ptr), static_cast<std::size_t>(info.size)}, size,
+        kind);
+}
+
+std::optional<steady_time> deadline_after(std::optional<double> seconds) {
+    if (!seconds) {
+        return std::nullopt;
+    }
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               std::chrono::duration<double>(*seconds));
+}
+
+// Runs `wait(interrupted)` without the GIL; `interrupted` takes it back to
+// run signal handlers, and a handler's exception (Ctrl-C's
+// KeyboardInterrupt) ends the wait and is raised.
+template <class Wait>
+wait_outcome wait_without_gil(Wait&& wait) {
+    wait_outcome got = wait_outcome::timed_out;
+    {
+        const py::gil_scoped_release released;
+        got = wait([] {
+            const py::gil_scoped_acquire held;
+            return PyErr_CheckSignals() != 0;
+        });
+    }
+    if (got == wait_outcome::interrupted) {
+        throw py::error_already_set();
+    }
+    return got;
+}
+
+// A primitive and the memory it lives in.
+template <class Primitive>
+struct placed {
+    py::object cell;
+    Primitive primitive;
+};
+
+using event_object = placed<shared_event>;
+using semaphore_object = placed<shared_semaphore>;
+using atomic_object = placed<shared_atomic>;
+
+void bind_event(py::module_& m) {
+    py::class_<event_object>(m, "SharedEvent",
+                             "The core of memshare.Event: a flag in shared memory.")
+        .def(py::init([](py::object cell, bool make) {
+                 std::byte* place =
+                     place_of(cell, shared_event::cell_size, sync_kind::event);
+                 return event_object{std::move(cell),
+                                     make ? shared_event::make(place)
+                                          : shared_event::attach(place)};
+             }),
+             py::arg("cell"), py::arg("make"))
+        .def_readonly("cell", &event_object::cell)
+        .def("is_set", [](const event_object& self) { return self.primitive.is_set(); })
+        .def("set", [](event_object& self) { self.primitive.set(); })
+        .def("clear", [](event_object& self) { self.primitive.clear(); })
+        .def(
+            "wait",
+            [](event_object& self, std::optional<double> seconds) {
+                const auto deadline = deadline_after(seconds);
+                wait_without_gil([&](auto interrupted) {
+                    return self.primitive.wait(deadline, interrupted);
+                });
+                return self.primitive.is_set();
+            },
+            py::arg("seconds"), "Waits at most `seconds` (None: for ever): the flag.");
+}
+
+void bind_semaphore(py::module_& m) {
+    py::class_<semaphore_object>(m, "SharedSemaphore",
+                                 "The core of memshare.Semaphore and BoundedSemaphore.")
+        .def(py::init([](py::object cell, std::uint32_t value,
+                         std::optional<std::uint32_t> bound, bool make) {
+                 const sync_kind kind =
+                     bound ? sync_kind::bounded_semaphore : sync_kind::semaphore;
+                 std::byte* place = place_of(cell, shared_semaphore::cell_size, kind);
+                 return semaphore_object{
+                     std::move(cell), make ? shared_semaphore::make(place, value, bound)
+                                           : shared_semaphore::attach(place, kind)};
+             }),
+             py::arg("cell"), py::arg("value"), py::arg("bound"), py::arg("make"))
+        .def_readonly("cell", &semaphore_object::cell)
+        .def_property_readonly_static(
+            "most", [](const py::object&) { return shared_semaphore::most; })
+        .def("value",
+             [](const semaphore_object& self) { return self.primitive.value(); })
+        .def(
+            "acquire",
+            [](semaphore_object& self, bool blocking, std::optional<double> seconds) {
+                if (self.primitive.try_acquire()) {
+                    return true;
+                }
+                if (!blocking) {
+                    return false;
+                }
+                const auto deadline = deadline_after(seconds);
+                return wait_without_gil([&](auto interrupted) {
+                           return self.primitive.acquire(deadline, interrupted);
+                       }) == wait_outcome::changed;
+            },
+            py::arg("blocking"), py::arg("seconds"))
+        .def(
+            "release",
+            [](semaphore_object& self, std::uint32_t count) {
+                return self.primitive.release(count);
+            },
+            py::arg("count"), "Adds `count`; False if that passes the bound.");
+}
+
+void bind_atomic(py::module_& m) {
+    py::class_<atomic_object>(
+        m, "SharedAtomic", "The core of memshare.AtomicInt: 64 bits in shared memory.")
+        .def(py::init([](py::object cell, std::int64_t value, bool make) {
+                 std::byte* place =
+                     place_of(cell, shared_atomic::cell_size, sync_kind::atomic_int);
+                 return atomic_object{std::move(cell),
+                                      make ? shared_atomic::make(place, value)
+                                           : shared_atomic::attach(place)};
+             }),
+             py::arg("cell"), py::arg("value"), py::arg("make"))
+        .def_readonly("cell", &atomic_object::cell)
+        .def("load", [](const atomic_object& self) { return self.primitive.load(); })
+        .def(
+            "store",
+            [](atomic_object& self, std::int64_t value) {
+                self.primitive.store(value);
+            },
+            py::arg("value"))
+        .def(
+            "fetch_add",
+            [](atomic_object& self, std::int64_t delta) {
+                return self.primitive.fetch_add(delta);
+            },
+            py::arg("delta"))
+        .def(
+            "exchange",
+            [](atomic_object& self, std::int64_t value) {
+                return self.primitive.exchange(value);
+            },
+            py::arg("value"))
+        .def(
+            "compare_exchange",
+            [](atomic_object& self, std::int64_t expected, std::int64_t desired) {
+                const bool stored = self.primitive.compare_exchange(expected, desired);
+                return std::pair(stored, expected);
+            },
+            py::arg("expected"), py::arg("desired"),
+            "(whether `desired` was stored, the value seen)");
+}
+
+} // namespace
+
+void register_primitives(py::module_& m) {
+    bind_event(m);
+    bind_semaphore(m);
+    bind_atomic(m);
+    m.attr("EVENT_SIZE") = shared_event::cell_size;
+    m.attr("SEMAPHORE_SIZE") = shared_semaphore::cell_size;
+    m.attr("ATOMIC_SIZE") = shared_atomic::cell_size;
+}
+
+} // namespace memshare::bindings

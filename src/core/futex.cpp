@@ -1,0 +1,38 @@
+#include <memshare/futex.hpp>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
+
+namespace memshare {
+namespace {
+
+long futex(std::uint32_t& word, int op, std::uint32_t value,
+           const timespec* timeout) noexcept {
+    return ::syscall(SYS_futex, &word, op, value, timeout, nullptr,
+                     FUTEX_BITSET_MATCH_ANY);
+}
+
+} // namespace
+
+void futex_wait(std::uint32_t& word, std::uint32_t seen, steady_time until) noexcept {
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is
+    // std::chrono::steady_clock's.  EINTR, EAGAIN (the word changed) and
+    // ETIMEDOUT all mean: look again.
+    const auto since_epoch = until.time_since_epoch();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+    const timespec when{
+        static_cast<time_t>(seconds.count()),
+        static_cast<long>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds)
+                .count())};
+    futex(word, FUTEX_WAIT_BITSET, seen, &when);
+}
+
+void futex_wake(std::uint32_t& word, int count) noexcept {
+    futex(word, FUTEX_WAKE, static_cast<std::uint32_t>(count), nullptr);
+}
+
+} // namespace memshare

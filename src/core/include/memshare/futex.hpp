@@ -1,0 +1,68 @@
+// Waiting on a 32-bit word of shared memory (futex(2)), as every memshare
+// primitive but the mutexes does: a waiter sleeps while the word holds what
+// it saw, and whoever changes the word wakes the sleepers.  The words are
+// shared futexes, so they work across processes whatever address each
+// maps them at.
+#pragma once
+
+#include <memshare/wait_slices.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+namespace memshare {
+
+enum class wait_outcome { changed, timed_out, interrupted };
+
+// Sleeps while `word` holds `seen`, until woken or `until` (spurious
+// wake-ups happen: callers look again).
+void futex_wait(std::uint32_t& word, std::uint32_t seen, steady_time until) noexcept;
+// Wakes up to `count` sleepers on `word`.
+void futex_wake(std::uint32_t& word, int count) noexcept;
+inline void futex_wake_all(std::uint32_t& word) noexcept {
+    futex_wake(word, 0x7fffffff);
+}
+
+// A word of shared memory read and written atomically.
+using shared_word = std::atomic_ref<std::uint32_t>;
+
+// Tells the core it spins (a pause on x86, a yield on Arm).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// Spins a little (the other side is often a few microseconds away on
+// another core), then sleeps in slices, while `word` holds `seen`; between
+// slices calls `interrupted()`.  Call without the GIL.
+template <class Interrupted>
+wait_outcome wait_while(std::uint32_t& word, std::uint32_t seen,
+                        std::optional<steady_time> deadline,
+                        Interrupted&& interrupted) {
+    constexpr int spins = 2000; // about 20 us
+    for (int i = 0; i < spins; ++i) {
+        if (shared_word(word).load() != seen) {
+            return wait_outcome::changed;
+        }
+        cpu_relax();
+    }
+    for (;;) {
+        const std::optional<steady_time> until = next_slice(deadline);
+        if (!until) {
+            return wait_outcome::timed_out;
+        }
+        futex_wait(word, seen, *until);
+        if (shared_word(word).load() != seen) {
+            return wait_outcome::changed;
+        }
+        if (interrupted()) {
+            return wait_outcome::interrupted;
+        }
+    }
+}
+
+} // namespace memshare
