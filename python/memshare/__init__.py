@@ -8,13 +8,13 @@ supersets of :mod:`multiprocessing.shared_memory`; memfd; what is in
 /dev/shm; NumPy arrays in shared memory (:func:`zeros`, :func:`array`,
 ...) that travel to multiprocessing workers as small handles, not copies;
 and synchronization that lives next to them (:class:`Lock`, :class:`RLock`,
-:class:`Event`, :class:`Semaphore`, :class:`BoundedSemaphore`,
+:class:`Condition`, :class:`Barrier`, :class:`Event`, :class:`Semaphore`, :class:`BoundedSemaphore`,
 :class:`AtomicInt`, :class:`AtomicArray`).
 """
 
 from importlib.metadata import version as _version
 
-from . import atomics, constants, locks, pickling, waits
+from . import atomics, conditions, constants, locks, pickling, waits
 from ._core import default_huge_page_size, huge_page_sizes
 from .array import (
     Backing,
@@ -34,6 +34,7 @@ from .array import (
     zeros_like,
 )
 from .atomics import ATOMIC_SIZE, AtomicArray, AtomicInt
+from .conditions import BARRIER_SIZE, Barrier, Condition, condition_size
 from .constants import *
 from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
@@ -48,16 +49,20 @@ pickling.register()
 locks.register()
 waits.register()
 atomics.register()
+conditions.register()
 
 __all__ = [
     "ATOMIC_SIZE",
+    "BARRIER_SIZE",
     "EVENT_SIZE",
     "LOCK_SIZE",
     "SEMAPHORE_SIZE",
     "AtomicArray",
     "AtomicInt",
     "Backing",
+    "Barrier",
     "BoundedSemaphore",
+    "Condition",
     "Event",
     "Lock",
     "Mapping",
@@ -74,6 +79,7 @@ __all__ = [
     "attach",
     "backing",
     "clean_segments",
+    "condition_size",
     "default_huge_page_size",
     "empty",
     "empty_like",

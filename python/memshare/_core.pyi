@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -290,6 +290,11 @@ class SyncLock:
         Create and return a new object.  See help(type) for accurate signature.
         """
     @staticmethod
+    def _depth(*args, **kwargs):
+        """
+        How many times this thread holds the lock (0: it does not).
+        """
+    @staticmethod
     def acquire(*args, **kwargs):
         """
         acquire(blocking=True, timeout=-1): True once held, False if not in time.
@@ -310,6 +315,38 @@ class OwnerDiedError(RuntimeError):
     
     The lock is held by the caller when this is raised, and stays usable: check (and repair) what it guards, then release it.
     """
+class SharedBarrier:
+    """
+    The core of memshare.Barrier.
+    """
+    def __init__(self, cell: typing.Any, parties: typing.SupportsInt | typing.SupportsIndex, make: bool) -> None:
+        ...
+    def abort(self) -> None:
+        ...
+    def arrive(self) -> tuple[int, int, bool] | None:
+        """
+        (index, generation, last), or None if the barrier is broken.
+        """
+    def complete(self, generation: typing.SupportsInt | typing.SupportsIndex, released: bool) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def wait(self, generation: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+        """
+        Whether `generation` was released (False: broken, reset or timed out).
+        """
+    @property
+    def broken(self) -> bool:
+        ...
+    @property
+    def cell(self) -> typing.Any:
+        ...
+    @property
+    def n_waiting(self) -> int:
+        ...
+    @property
+    def parties(self) -> int:
+        ...
 class SharedEvent:
     """
     The core of memshare.Event: a flag in shared memory.
@@ -368,6 +405,32 @@ class SharedAtomic:
     @property
     def cell(self) -> typing.Any:
         ...
+class SharedCondition:
+    """
+    The core of memshare.Condition: its waiters' slots.
+    """
+    def __init__(self, cell: typing.Any, slots: typing.SupportsInt | typing.SupportsIndex, make: bool) -> None:
+        """
+        Make a condition of `slots` slots in `cell`, or attach to the one there.
+        """
+    def enlist(self) -> int:
+        ...
+    def leave(self, slot: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Give the slot back: whether it was notified.
+        """
+    def notify(self, count: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        Wake up to `count` waiters, oldest first: how many.
+        """
+    def sleep(self, slot: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
+        ...
+    @property
+    def cell(self) -> typing.Any:
+        ...
+    @property
+    def slots(self) -> int:
+        ...
 def add_seals(fd: int, seals: int) -> None:
     """
     fcntl(F_ADD_SEALS).
@@ -379,6 +442,14 @@ def anonymous_memory(size: int) -> FileDescriptor:
 def array_memory(a: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]) -> tuple[int, int, int, bool]:
     """
     (data, low, high, writeable): the address of the first element of ndarray `a`, the first byte it spans and the one past its last, and whether it may be written.
+    """
+def condition_size(slots: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    Bytes a Condition with room for `slots` waiters takes.
+    """
+def condition_slots(cell: typing.Any) -> int:
+    """
+    How many waiter slots the Condition at the start of `cell` has.
     """
 def create_segment(name: bytes | None, size: int, mode: int, reserve: bool, track: bool, keep_fd: bool = True) -> tuple[str, Mapping, tuple[int, int]]:
     """
@@ -474,6 +545,7 @@ ACCESS_READ: int = 1
 ACCESS_WRITE: int = 2
 ALLOCATIONGRANULARITY: int = 4096
 ATOMIC_SIZE: int = 16
+BARRIER_SIZE: int = 64
 EVENT_SIZE: int = 16
 F_SEAL_EXEC: int = 32
 F_SEAL_FUTURE_WRITE: int = 16

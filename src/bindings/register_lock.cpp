@@ -294,6 +294,14 @@ PyObject* lock_locked(PyObject* self, PyObject* /*unused*/) {
     return PyBool_FromLong(mutex->locked() ? 1 : 0);
 }
 
+PyObject* lock_depth(PyObject* self, PyObject* /*unused*/) {
+    robust_mutex* mutex = mutex_of(self);
+    if (mutex == nullptr) {
+        return nullptr;
+    }
+    return PyLong_FromUnsignedLong(mutex->depth());
+}
+
 PyMethodDef lock_methods[] = {
     {"acquire",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_acquire)),
@@ -301,6 +309,8 @@ PyMethodDef lock_methods[] = {
      "acquire(blocking=True, timeout=-1): True once held, False if not in time."},
     {"release", lock_release, METH_NOARGS, "Release the lock."},
     {"locked", lock_locked, METH_NOARGS, "Whether some thread holds the lock."},
+    {"_depth", lock_depth, METH_NOARGS,
+     "How many times this thread holds the lock (0: it does not)."},
     {"__enter__", lock_enter, METH_NOARGS, "acquire()"},
     {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_exit)),
      METH_FASTCALL, "release()"},

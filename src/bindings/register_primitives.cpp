@@ -4,11 +4,15 @@
 #include "bindings.hpp"
 
 #include <memshare/shared_atomic.hpp>
+#include <memshare/shared_barrier.hpp>
+#include <memshare/shared_condition.hpp>
 #include <memshare/shared_event.hpp>
 #include <memshare/shared_semaphore.hpp>
 
 #include <chrono>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -62,6 +66,8 @@ struct placed {
 using event_object = placed<shared_event>;
 using semaphore_object = placed<shared_semaphore>;
 using atomic_object = placed<shared_atomic>;
+using condition_object = placed<shared_condition>;
+using barrier_object = placed<shared_barrier>;
 
 void bind_event(py::module_& m) {
     py::class_<event_object>(m, "SharedEvent",
@@ -172,12 +178,135 @@ void bind_atomic(py::module_& m) {
             "(whether `desired` was stored, the value seen)");
 }
 
+void bind_condition(py::module_& m) {
+    py::class_<condition_object>(m, "SharedCondition",
+                                 "The core of memshare.Condition: its waiters' slots.")
+        .def(py::init([](py::object cell, std::uint32_t slots, bool make) {
+                 const py::buffer_info info = py::buffer(cell).request(true);
+                 const auto size = static_cast<std::size_t>(info.size);
+                 std::byte* place = cell_in({static_cast<std::byte*>(info.ptr), size},
+                                            make ? shared_condition::cell_size(slots)
+                                                 : shared_condition::head_size,
+                                            sync_kind::condition);
+                 return condition_object{std::move(cell),
+                                         make ? shared_condition::make(place, slots)
+                                              : shared_condition::attach(place, size)};
+             }),
+             py::arg("cell"), py::arg("slots"), py::arg("make"),
+             "Make a condition of `slots` slots in `cell`, or attach to the one there.")
+        .def_readonly("cell", &condition_object::cell)
+        .def_property_readonly(
+            "slots",
+            [](const condition_object& self) { return self.primitive.slots(); })
+        .def("enlist",
+             [](condition_object& self) {
+                 const std::optional<std::uint32_t> slot = self.primitive.enlist();
+                 if (!slot) {
+                     throw std::runtime_error(
+                         "every one of the Condition's " +
+                         std::to_string(self.primitive.slots()) +
+                         " waiter slots is taken: make it with more (max_waiters=)");
+                 }
+                 return *slot;
+             })
+        .def(
+            "sleep",
+            [](condition_object& self, std::uint32_t slot,
+               std::optional<double> seconds) {
+                const auto deadline = deadline_after(seconds);
+                wait_without_gil([&](auto interrupted) {
+                    return self.primitive.sleep(slot, deadline, interrupted);
+                });
+            },
+            py::arg("slot"), py::arg("seconds"))
+        .def(
+            "leave",
+            [](condition_object& self, std::uint32_t slot) {
+                return self.primitive.leave(slot);
+            },
+            py::arg("slot"), "Give the slot back: whether it was notified.")
+        .def(
+            "notify",
+            [](condition_object& self, std::uint32_t count) {
+                return self.primitive.notify(count);
+            },
+            py::arg("count"), "Wake up to `count` waiters, oldest first: how many.");
+    m.def("condition_size", &shared_condition::cell_size, py::arg("slots"),
+          "Bytes a Condition with room for `slots` waiters takes.");
+    m.def(
+        "condition_slots",
+        [](const py::object& cell) {
+            return shared_condition::slots_in(
+                place_of(cell, shared_condition::head_size, sync_kind::condition));
+        },
+        py::arg("cell"),
+        "How many waiter slots the Condition at the start of `cell` has.");
+}
+
+void bind_barrier(py::module_& m) {
+    py::class_<barrier_object>(m, "SharedBarrier", "The core of memshare.Barrier.")
+        .def(py::init([](py::object cell, std::uint32_t parties, bool make) {
+                 std::byte* place =
+                     place_of(cell, shared_barrier::cell_size, sync_kind::barrier);
+                 return barrier_object{std::move(cell),
+                                       make ? shared_barrier::make(place, parties)
+                                            : shared_barrier::attach(place)};
+             }),
+             py::arg("cell"), py::arg("parties"), py::arg("make"))
+        .def_readonly("cell", &barrier_object::cell)
+        .def(
+            "arrive",
+            [](barrier_object& self)
+                -> std::optional<std::tuple<std::uint32_t, std::uint32_t, bool>> {
+                const auto got = self.primitive.arrive();
+                if (!got) {
+                    return std::nullopt;
+                }
+                return std::tuple(got->index, got->generation, got->last);
+            },
+            "(index, generation, last), or None if the barrier is broken.")
+        .def(
+            "complete",
+            [](barrier_object& self, std::uint32_t generation, bool released) {
+                self.primitive.complete(generation, released);
+            },
+            py::arg("generation"), py::arg("released"))
+        .def(
+            "wait",
+            [](barrier_object& self, std::uint32_t generation,
+               std::optional<double> seconds) {
+                const auto deadline = deadline_after(seconds);
+                barrier_end end = barrier_end::broken;
+                wait_without_gil([&](auto interrupted) {
+                    end = self.primitive.wait(generation, deadline, interrupted);
+                    return end == barrier_end::interrupted ? wait_outcome::interrupted
+                                                           : wait_outcome::changed;
+                });
+                return end == barrier_end::released;
+            },
+            py::arg("generation"), py::arg("seconds"),
+            "Whether `generation` was released (False: broken, reset or timed out).")
+        .def("abort", [](barrier_object& self) { self.primitive.abort(); })
+        .def("reset", [](barrier_object& self) { self.primitive.reset(); })
+        .def_property_readonly(
+            "parties",
+            [](const barrier_object& self) { return self.primitive.parties(); })
+        .def_property_readonly(
+            "n_waiting", [](barrier_object& self) { return self.primitive.waiting(); })
+        .def_property_readonly("broken", [](const barrier_object& self) {
+            return self.primitive.broken();
+        });
+    m.attr("BARRIER_SIZE") = shared_barrier::cell_size;
+}
+
 } // namespace
 
 void register_primitives(py::module_& m) {
+    bind_barrier(m);
     bind_event(m);
     bind_semaphore(m);
     bind_atomic(m);
+    bind_condition(m);
     m.attr("EVENT_SIZE") = shared_event::cell_size;
     m.attr("SEMAPHORE_SIZE") = shared_semaphore::cell_size;
     m.attr("ATOMIC_SIZE") = shared_atomic::cell_size;

@@ -1,6 +1,8 @@
 #include <memshare/error.hpp>
 #include <memshare/robust_mutex.hpp>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <ctime>
 
@@ -61,6 +63,16 @@ lock_outcome outcome_of(pthread_mutex_t* mutex, int err) {
     }
 }
 
+// glibc keeps the holder's thread id in the futex word, __data.__lock (the
+// kernel clears it, setting FUTEX_OWNER_DIED, when the holder dies), and
+// how many times it holds the mutex in __data.__count.
+unsigned owner_of(const pthread_mutex_t* mutex) noexcept {
+    constexpr unsigned owner_mask = 0x3fffffff; // FUTEX_TID_MASK
+    return static_cast<unsigned>(
+               __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED)) &
+           owner_mask;
+}
+
 } // namespace
 
 robust_mutex robust_mutex::make(std::byte* cell, sync_kind kind) {
@@ -77,8 +89,16 @@ robust_mutex robust_mutex::attach(std::byte* cell, sync_kind kind) {
     return robust_mutex(mutex_in(cell));
 }
 
+robust_mutex robust_mutex::attach_unchecked(std::byte* cell) noexcept {
+    return robust_mutex(mutex_in(cell));
+}
+
 lock_outcome robust_mutex::try_lock() {
     return outcome_of(mutex_, ::pthread_mutex_trylock(mutex_));
+}
+
+lock_outcome robust_mutex::lock_briefly() {
+    return outcome_of(mutex_, ::pthread_mutex_lock(mutex_));
 }
 
 lock_outcome robust_mutex::lock_until(steady_time until) {
@@ -106,12 +126,14 @@ bool robust_mutex::unlock() noexcept {
 }
 
 bool robust_mutex::locked() const noexcept {
-    // glibc keeps the holder's thread id in the futex word, __data.__lock;
-    // the kernel clears it (setting FUTEX_OWNER_DIED) when the holder dies.
-    constexpr unsigned owner_mask = 0x3fffffff; // FUTEX_TID_MASK
-    const auto word = static_cast<unsigned>(
-        __atomic_load_n(&mutex_->__data.__lock, __ATOMIC_RELAXED));
-    return (word & owner_mask) != 0;
+    return owner_of(mutex_) != 0;
+}
+
+unsigned robust_mutex::depth() const noexcept {
+    if (owner_of(mutex_) != static_cast<unsigned>(::gettid())) {
+        return 0;
+    }
+    return mutex_->__data.__count;
 }
 
 } // namespace memshare

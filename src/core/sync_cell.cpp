@@ -21,6 +21,10 @@ std::string_view name_of(sync_kind kind) noexcept {
         return "a BoundedSemaphore";
     case sync_kind::atomic_int:
         return "an AtomicInt";
+    case sync_kind::condition:
+        return "a Condition";
+    case sync_kind::barrier:
+        return "a Barrier";
     }
     return "a primitive";
 }

@@ -36,9 +36,15 @@ public:
     static robust_mutex make(std::byte* cell, sync_kind kind);
     // The mutex already in `cell`; refused if there is none of that kind.
     static robust_mutex attach(std::byte* cell, sync_kind kind);
+    // The mutex in `cell`, whose header the caller checked (a primitive
+    // that holds a mutex among other things).
+    static robust_mutex attach_unchecked(std::byte* cell) noexcept;
 
     // Without waiting: acquired, owner_died (acquired too) or busy.
     lock_outcome try_lock();
+    // For a mutex that guards only a few instructions (never a wait):
+    // acquired or owner_died, without slices.
+    lock_outcome lock_briefly();
     // Waits until `deadline` (none: for ever) in slices, calling
     // `interrupted()` between them: if it says so, gives up.  Call without
     // the GIL; `interrupted` takes it if it needs it.
@@ -48,6 +54,9 @@ public:
     [[nodiscard]] bool unlock() noexcept;
     // Whether some thread holds it (the owner field of glibc's mutex).
     [[nodiscard]] bool locked() const noexcept;
+    // How many times this thread holds it: 0 if it does not, more than 1
+    // for an RLock acquired again (a Condition releases them all to wait).
+    [[nodiscard]] unsigned depth() const noexcept;
 
 private:
     explicit robust_mutex(pthread_mutex_t* mutex) noexcept : mutex_(mutex) {}

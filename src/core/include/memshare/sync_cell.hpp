@@ -17,6 +17,8 @@ enum class sync_kind : std::uint16_t {
     semaphore = 4,
     bounded_semaphore = 5,
     atomic_int = 6,
+    condition = 7,
+    barrier = 8,
 };
 
 // What a cell starts with.  No pointers anywhere in a cell, only values:
