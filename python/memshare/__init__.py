@@ -38,6 +38,7 @@ from .conditions import BARRIER_SIZE, Barrier, Condition, condition_size
 from .constants import *
 from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
+from .posix_ipc import MessageQueue, NamedSemaphore
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
 from .shared_memory import SharedMemory
@@ -66,6 +67,8 @@ __all__ = [
     "Event",
     "Lock",
     "Mapping",
+    "MessageQueue",
+    "NamedSemaphore",
     "OwnerDiedError",
     "RLock",
     "Segment",

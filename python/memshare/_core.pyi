@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'mq_unlink', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -431,6 +431,52 @@ class SharedCondition:
     @property
     def slots(self) -> int:
         ...
+class NamedSemaphoreCore:
+    """
+    sem_open(3) and the calls on what it opened.
+    """
+    def __init__(self, name: bytes, create: bool, value: typing.SupportsInt | typing.SupportsIndex, mode: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def acquire(self, blocking: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+        ...
+    def close(self) -> None:
+        ...
+    def release(self, count: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def value(self) -> int:
+        ...
+    @property
+    def closed(self) -> bool:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+class MessageQueueCore:
+    """
+    mq_open(3) and the calls on its queue.
+    """
+    def __init__(self, name: bytes, create: bool, max_messages: typing.SupportsInt | typing.SupportsIndex, max_message_size: typing.SupportsInt | typing.SupportsIndex, mode: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def close(self) -> None:
+        ...
+    def receive(self, wait: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> tuple[bytes, int] | None:
+        """
+        (message, priority), or None if none came.
+        """
+    def send(self, message: typing_extensions.Buffer, priority: typing.SupportsInt | typing.SupportsIndex, wait: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+        """
+        Whether it was sent (False: the queue stayed full).
+        """
+    def sizes(self) -> tuple[int, int]:
+        ...
+    def waiting(self) -> int:
+        ...
+    @property
+    def closed(self) -> bool:
+        ...
+    @property
+    def name(self) -> str:
+        ...
 def add_seals(fd: int, seals: int) -> None:
     """
     fcntl(F_ADD_SEALS).
@@ -499,6 +545,10 @@ def memfd_create(name: bytes, flags: int) -> int:
     """
     memfd_create(2); the caller owns the descriptor.
     """
+def mq_unlink(name: bytes) -> None:
+    """
+    mq_unlink(3).
+    """
 def offer_descriptor(fd: int, identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[bytes, bytes, int, int]:
     """
     Offer `fd`, of the memory `identity`, through this process's courier: (address, token, pid, fd).
@@ -526,6 +576,10 @@ def reserve(fd: int, start: int, stop: int, name: str) -> None:
 def resize_segment(fd: int, size: int, reserve: bool, name: str) -> None:
     """
     Set the size of a segment; growth is reserved if asked.
+    """
+def sem_unlink(name: bytes) -> None:
+    """
+    sem_unlink(3).
     """
 def shm_open(name: bytes, flags: int, mode: int) -> int:
     """

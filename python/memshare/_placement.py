@@ -83,6 +83,38 @@ def seconds(timeout: object) -> float | None:
     return max(value, 0.0)
 
 
+def acquire_timeout(blocking: object, timeout: object) -> float | None:
+    """The timeout of ``acquire(blocking, timeout)``, checked as threading's
+    semaphores check it."""
+    if not blocking and timeout is not None:
+        raise ValueError("can't specify timeout for non-blocking acquire")
+    return seconds(timeout)
+
+
+def release_count(n: object) -> int:
+    """The `n` of ``release(n)``, checked as threading's semaphores check it."""
+    count = operator.index(n)  # type: ignore[arg-type]
+    if count < 1:
+        raise ValueError("n must be one or more")
+    return count
+
+
+class Acquirable:
+    """``with`` for a semaphore: acquire() on entry, release() on exit."""
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        raise NotImplementedError
+
+    def release(self, n: int = 1) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 def send_as_handles(kind: type[Any], reduce: Callable[[Any], tuple[Any, ...]]) -> None:
     """Have multiprocessing send `kind` with `reduce`, whose arguments hold
     its cell (which goes as a handle)."""

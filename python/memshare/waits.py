@@ -15,7 +15,16 @@ import operator
 from typing import Any
 
 from . import _core
-from ._placement import Cell, Placed, reduce_placed, seconds, send_as_handles
+from ._placement import (
+    Acquirable,
+    Cell,
+    Placed,
+    acquire_timeout,
+    reduce_placed,
+    release_count,
+    seconds,
+    send_as_handles,
+)
 
 __all__ = ["EVENT_SIZE", "SEMAPHORE_SIZE", "BoundedSemaphore", "Event", "Semaphore"]
 
@@ -63,7 +72,7 @@ class Event(Placed):
         return f"<memshare.Event {state} at {self.cell.ctypes.data:#x}>"
 
 
-class Semaphore(Placed):
+class Semaphore(Placed, Acquirable):
     """A counter in shared memory: :class:`threading.Semaphore`'s interface,
     placed and found as :class:`Event` is."""
 
@@ -94,15 +103,11 @@ class Semaphore(Placed):
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Take one: True once taken, False if none came in time."""
-        if not blocking and timeout is not None:
-            raise ValueError("can't specify timeout for non-blocking acquire")
-        return self._impl.acquire(bool(blocking), seconds(timeout))
+        return self._impl.acquire(bool(blocking), acquire_timeout(blocking, timeout))
 
     def release(self, n: int = 1) -> None:
         """Give back `n` and wake as many waiters."""
-        n = operator.index(n)
-        if n < 1:
-            raise ValueError("n must be one or more")
+        n = release_count(n)
         if n > _core.SharedSemaphore.most or not self._impl.release(n):
             if self._bounded:
                 raise ValueError("Semaphore released too many times")
@@ -113,12 +118,6 @@ class Semaphore(Placed):
     def get_value(self) -> int:
         """The value now (as multiprocessing's semaphores tell it)."""
         return self._impl.value()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         name = type(self).__name__

@@ -102,22 +102,7 @@ lock_outcome robust_mutex::lock_briefly() {
 }
 
 lock_outcome robust_mutex::lock_until(steady_time until) {
-    // pthread_mutex_timedlock takes CLOCK_REALTIME: each slice is short, and
-    // the deadline is kept on the steady clock, so clock changes only
-    // lengthen or shorten one slice.
-    const auto left = until - std::chrono::steady_clock::now();
-    timespec when{};
-    ::clock_gettime(CLOCK_REALTIME, &when);
-    const auto nanoseconds =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    if (nanoseconds > 0) {
-        when.tv_sec += static_cast<time_t>(nanoseconds / 1'000'000'000);
-        when.tv_nsec += static_cast<long>(nanoseconds % 1'000'000'000);
-        if (when.tv_nsec >= 1'000'000'000) {
-            when.tv_sec += 1;
-            when.tv_nsec -= 1'000'000'000;
-        }
-    }
+    const timespec when = realtime_at(until);
     return outcome_of(mutex_, ::pthread_mutex_timedlock(mutex_, &when));
 }
 

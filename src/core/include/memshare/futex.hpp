@@ -50,19 +50,16 @@ wait_outcome wait_while(std::uint32_t& word, std::uint32_t seen,
         }
         cpu_relax();
     }
-    for (;;) {
-        const std::optional<steady_time> until = next_slice(deadline);
-        if (!until) {
-            return wait_outcome::timed_out;
-        }
-        futex_wait(word, seen, *until);
-        if (shared_word(word).load() != seen) {
-            return wait_outcome::changed;
-        }
-        if (interrupted()) {
-            return wait_outcome::interrupted;
-        }
-    }
+    // timed_out from a slice means: sleep again.
+    return in_slices(
+        deadline, wait_outcome::timed_out, wait_outcome::timed_out,
+        wait_outcome::interrupted,
+        [&](steady_time until) {
+            futex_wait(word, seen, until);
+            return shared_word(word).load() != seen ? wait_outcome::changed
+                                                    : wait_outcome::timed_out;
+        },
+        interrupted);
 }
 
 } // namespace memshare

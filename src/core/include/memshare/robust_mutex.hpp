@@ -69,19 +69,11 @@ private:
 template <class Interrupted>
 lock_outcome robust_mutex::lock(std::optional<steady_time> deadline,
                                 Interrupted&& interrupted) {
-    for (;;) {
-        const std::optional<steady_time> until = next_slice(deadline);
-        if (!until) {
-            return lock_outcome::timed_out;
-        }
-        const lock_outcome got = lock_until(*until);
-        if (got != lock_outcome::busy) { // including held_here
-            return got;
-        }
-        if (interrupted()) {
-            return lock_outcome::interrupted;
-        }
-    }
+    // busy: the slice ended; held_here and the rest end the wait.
+    return in_slices(
+        deadline, lock_outcome::busy, lock_outcome::timed_out,
+        lock_outcome::interrupted,
+        [this](steady_time until) { return lock_until(until); }, interrupted);
 }
 
 } // namespace memshare

@@ -2,6 +2,8 @@
 // a time, so that the waiter can check for Ctrl-C between slices.
 #pragma once
 
+#include <time.h>
+
 #include <chrono>
 #include <optional>
 
@@ -21,5 +23,31 @@ inline std::optional<steady_time> next_slice(std::optional<steady_time> deadline
     const steady_time end = now + wait_slice;
     return deadline && *deadline < end ? *deadline : end;
 }
+
+// Calls `attempt(until)` slice after slice while it returns `again`; gives
+// `timed_out` once `deadline` passes and `stopped` once `interrupted()`
+// says so (it is called between slices).
+template <class Outcome, class Attempt, class Interrupted>
+Outcome in_slices(std::optional<steady_time> deadline, Outcome again, Outcome timed_out,
+                  Outcome stopped, Attempt&& attempt, Interrupted&& interrupted) {
+    for (;;) {
+        const std::optional<steady_time> until = next_slice(deadline);
+        if (!until) {
+            return timed_out;
+        }
+        const Outcome got = attempt(*until);
+        if (got != again) {
+            return got;
+        }
+        if (interrupted()) {
+            return stopped;
+        }
+    }
+}
+
+// The CLOCK_REALTIME time of `until` (for the calls that take only that
+// clock, such as pthread_mutex_timedlock and sem_timedwait): a clock change
+// during the wait moves only the end of one slice.
+[[nodiscard]] timespec realtime_at(steady_time until) noexcept;
 
 } // namespace memshare
