@@ -150,21 +150,26 @@ def test_notify_wakes_exactly_n_waiting_processes() -> None:
     condition, woken, ready = ms.Condition(ms.Lock()), ms.AtomicInt(), ms.AtomicInt()
     waiters = [
         ctx.Process(target=wait_and_report, args=(condition, woken, ready))
-        for _ in range(6)
+        for _ in range(8)
     ]
     for waiter in waiters:
         waiter.start()
-    assert wait_for(lambda: ready.load() == 6 and condition_waiters(condition) == 6)
+    assert wait_for(lambda: ready.load() == 8 and condition_waiters(condition) == 8)
     with condition:
-        condition.notify(4)
-    assert wait_for(lambda: woken.load() == 4)
+        condition.notify(3)
+    assert wait_for(lambda: woken.load() == 3)
     time.sleep(0.2)
-    assert woken.load() == 4  # not one more
+    assert woken.load() == 3  # not one more
+    with condition:
+        condition.notify(2)
+    assert wait_for(lambda: woken.load() == 5)
+    time.sleep(0.2)
+    assert woken.load() == 5
     with condition:
         condition.notify_all()
     for waiter in waiters:
         waiter.join(TIMEOUT)
-    assert woken.load() == 6
+    assert woken.load() == 8
 
 
 def test_a_waiter_killed_in_wait_does_not_swallow_a_notify() -> None:
@@ -347,6 +352,23 @@ def test_a_barrier_releases_all_eight_processes_each_round() -> None:
     barrier, rounds = ms.Barrier(8), ms.AtomicArray(laps)
     run_contending(meet_each_round, (barrier, rounds, laps))
     assert rounds.tolist() == [8] * laps
+
+
+def break_it(barrier: Any) -> tuple[int, int, bool]:
+    parties, waiting = barrier.parties, barrier.n_waiting
+    barrier.abort()
+    return parties, waiting, barrier.broken
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+@pytest.mark.parametrize("channel", CHANNELS, ids=name_of)
+def test_a_barrier_reaches_other_processes_through_every_channel(
+    method: str, channel: Callable[..., Any]
+) -> None:
+    barrier = ms.Barrier(3)
+    reply = channel(multiprocessing.get_context(method), break_it, barrier)
+    assert reply == (3, 0, True)
+    assert barrier.broken  # broken there, so broken here
 
 
 def count_action(name: str) -> None:

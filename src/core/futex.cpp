@@ -1,6 +1,7 @@
 #include <memshare/futex.hpp>
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,15 @@ long futex(std::uint32_t& word, int op, std::uint32_t value,
 }
 
 } // namespace
+
+bool on_one_cpu() noexcept {
+    static const bool alone = [] {
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        return ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) == 1;
+    }();
+    return alone;
+}
 
 void futex_wait(std::uint32_t& word, std::uint32_t seen, steady_time until) noexcept {
     // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is

@@ -7,6 +7,8 @@
 
 #include <memshare/wait_slices.hpp>
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -36,20 +38,37 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// Spins a little (the other side is often a few microseconds away on
-// another core), then sleeps in slices, while `word` holds `seen`; between
-// slices calls `interrupted()`.  Call without the GIL.
-template <class Interrupted>
-wait_outcome wait_while(std::uint32_t& word, std::uint32_t seen,
-                        std::optional<steady_time> deadline,
-                        Interrupted&& interrupted) {
-    constexpr int spins = 2000; // about 20 us
-    for (int i = 0; i < spins; ++i) {
+// Whether this process may run on one CPU only: spinning then only keeps
+// the other side from running.  Read once.
+[[nodiscard]] bool on_one_cpu() noexcept;
+
+// Spins while `word` holds `seen`: on the CPU first (the other side is
+// often a few microseconds away on another core), then giving the CPU up
+// (the other side may be waiting for this one): whether the word changed.
+// On one CPU, looks once.
+inline bool spin_while(std::uint32_t& word, std::uint32_t seen) noexcept {
+    constexpr int pauses = 500; // a few microseconds
+    constexpr int yields = 20;  // a few tens of microseconds
+    const int rounds = on_one_cpu() ? 0 : pauses + yields;
+    for (int i = 0; i < rounds; ++i) {
         if (shared_word(word).load() != seen) {
-            return wait_outcome::changed;
+            return true;
         }
-        cpu_relax();
+        if (i < pauses) {
+            cpu_relax();
+        } else {
+            ::sched_yield();
+        }
     }
+    return shared_word(word).load() != seen;
+}
+
+// Sleeps in slices while `word` holds `seen`, calling `interrupted()`
+// between them.  Call without the GIL.
+template <class Interrupted>
+wait_outcome sleep_while(std::uint32_t& word, std::uint32_t seen,
+                         std::optional<steady_time> deadline,
+                         Interrupted&& interrupted) {
     // timed_out from a slice means: sleep again.
     return in_slices(
         deadline, wait_outcome::timed_out, wait_outcome::timed_out,
@@ -60,6 +79,17 @@ wait_outcome wait_while(std::uint32_t& word, std::uint32_t seen,
                                                     : wait_outcome::timed_out;
         },
         interrupted);
+}
+
+// spin_while(), then sleep_while().
+template <class Interrupted>
+wait_outcome wait_while(std::uint32_t& word, std::uint32_t seen,
+                        std::optional<steady_time> deadline,
+                        Interrupted&& interrupted) {
+    if (spin_while(word, seen)) {
+        return wait_outcome::changed;
+    }
+    return sleep_while(word, seen, deadline, interrupted);
 }
 
 } // namespace memshare

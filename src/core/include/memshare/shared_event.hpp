@@ -38,13 +38,14 @@ private:
 template <class Interrupted>
 wait_outcome shared_event::wait(std::optional<steady_time> deadline,
                                 Interrupted&& interrupted) {
-    if (is_set()) {
+    if (spin_while(*flag_, 0)) {
         return wait_outcome::changed;
     }
-    // Counted before the flag is looked at again (both sequentially
-    // consistent), so that set() either sees this waiter or is seen by it.
+    // Counted only to sleep (a spinner costs set() no system call), and
+    // before the flag is looked at again (both sequentially consistent), so
+    // that set() either sees this waiter or is seen by it.
     shared_word(*waiters_).fetch_add(1);
-    const wait_outcome got = wait_while(*flag_, 0, deadline, interrupted);
+    const wait_outcome got = sleep_while(*flag_, 0, deadline, interrupted);
     shared_word(*waiters_).fetch_sub(1);
     return got;
 }

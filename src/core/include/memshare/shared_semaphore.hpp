@@ -52,8 +52,11 @@ wait_outcome shared_semaphore::acquire(std::optional<steady_time> deadline,
         if (try_acquire()) {
             return wait_outcome::changed;
         }
+        if (spin_while(*value_, 0)) {
+            continue; // counted only to sleep, as shared_event's waiters
+        }
         shared_word(*waiters_).fetch_add(1);
-        const wait_outcome got = wait_while(*value_, 0, deadline, interrupted);
+        const wait_outcome got = sleep_while(*value_, 0, deadline, interrupted);
         shared_word(*waiters_).fetch_sub(1);
         if (got != wait_outcome::changed) {
             return got;
