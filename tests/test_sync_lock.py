@@ -194,6 +194,32 @@ def test_a_lock_in_a_named_segment_is_found_by_another_process(shm_name: str) ->
     ms.unlink(shm_name)
 
 
+def test_a_lock_placed_in_a_shared_memory_block_goes_by_its_name(shm_name: str) -> None:
+    block = ms.SharedMemory(shm_name, create=True, size=4096)
+    lock = ms.Lock(buffer=block.buf, offset=128)
+    with lock:
+        reply = through_pool_of("spawn", lock)
+        code = (
+            "import memshare as ms, sys\n"
+            f"block = ms.SharedMemory({shm_name!r})\n"
+            "lock = ms.Lock.at(block.buf, 128)\n"
+            "sys.exit(0 if lock.locked() and not lock.acquire(False) else 1)\n"
+        )
+        found = subprocess.run(
+            [sys.executable, "-c", code], check=False, timeout=TIMEOUT
+        )
+    assert reply == (True, False)
+    assert found.returncode == 0
+    del lock
+    block.close()
+    block.unlink()
+
+
+def through_pool_of(method: str, value: Any) -> Any:
+    with multiprocessing.get_context(method).Pool(1) as pool:
+        return pool.apply(report_held, (value,))
+
+
 @pytest.mark.parametrize(
     ("place", "message"),
     [

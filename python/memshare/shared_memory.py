@@ -10,7 +10,7 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import _core
+from . import _core, _registry
 from .mapping import Mapping
 from .shm import _encode
 
@@ -74,13 +74,15 @@ class SharedMemory:
             if readonly:
                 raise ValueError("a block is created writable; attach readonly=True")
             encoded = None if name is None else _encode(name)
-            self._name, mapping, _ = _core.create_segment(
+            self._name, mapping, self._identity = _core.create_segment(
                 encoded, size, mode, reserve, track
             )
         else:
             if name is None:
                 raise ValueError("'name' can only be None if create=True")
-            self._name, mapping, _ = _core.open_segment(_encode(name), readonly)
+            self._name, mapping, self._identity = _core.open_segment(
+                _encode(name), readonly
+            )
         self._created = create
         self._readonly = readonly
         self._retired: weakref.WeakSet[Mapping] = weakref.WeakSet()
@@ -93,6 +95,11 @@ class SharedMemory:
         self._mapping = mapping
         self._buf = memoryview(mapping)
         self._size = len(mapping)
+        # Arrays and primitives placed in the block go to other processes by
+        # its name, as memshare's named arrays do.
+        _registry.add(
+            mapping, _registry.Source("named", self._identity, name=self._name)
+        )
 
     def _current(self) -> Mapping:
         """The mapping, remapped first if the block changed size."""
