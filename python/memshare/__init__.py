@@ -38,6 +38,7 @@ from .conditions import BARRIER_SIZE, Barrier, Condition, condition_size
 from .constants import *
 from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
+from .maps import MapEntry, maps
 from .posix_ipc import MessageQueue, NamedSemaphore
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
@@ -66,6 +67,7 @@ __all__ = [
     "Condition",
     "Event",
     "Lock",
+    "MapEntry",
     "Mapping",
     "MessageQueue",
     "NamedSemaphore",
@@ -93,6 +95,7 @@ __all__ = [
     "is_shared",
     "map_anonymous",
     "map_file",
+    "maps",
     "memfd_create",
     "ones",
     "ones_like",

@@ -1,0 +1,117 @@
+"""memshare.maps(): /proc/PID/smaps parsed, checked against mappings made
+here, of each of the four kinds, and against other processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import memshare as ms
+
+TIMEOUT = 60
+PAGE = ms.PAGESIZE
+
+
+def entry_of(address: int, pid: int | None = None) -> ms.MapEntry:
+    found = [entry for entry in ms.maps(pid) if address in entry]
+    assert len(found) == 1, f"{address:#x} is in {len(found)} mappings"
+    return found[0]
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.write_bytes(b"\1" * 4 * PAGE)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda f: ms.map_anonymous(4 * PAGE, shared=False), "private anonymous"),
+        (lambda f: ms.map_anonymous(4 * PAGE, shared=True), "shared anonymous"),
+        (lambda f: ms.map_file(f, mode="c"), "private file"),
+        (lambda f: ms.map_file(f, mode="r+"), "shared file"),
+    ],
+    ids=["private anonymous", "shared anonymous", "private file", "shared file"],
+)
+def test_each_of_the_four_kinds_is_told_apart(
+    make: Any, kind: str, data_file: Path
+) -> None:
+    mapping = make(data_file)
+    entry = entry_of(mapping.address)
+    assert entry.kind == kind
+    assert entry.shared == kind.startswith("shared")
+    assert entry.start <= mapping.address
+    assert entry.end >= mapping.address + len(mapping)
+    assert entry.perms.startswith("rw")
+    if kind.endswith("file"):
+        assert entry.path == str(data_file)
+        assert entry.inode == data_file.stat().st_ino
+    mapping.close()
+
+
+def test_a_shared_array_is_a_shared_memfd() -> None:
+    array = ms.zeros(4 * PAGE // 8)
+    entry = entry_of(array.ctypes.data)
+    assert entry.kind == "shared file"
+    assert entry.path.startswith("/memfd:memshare")
+
+
+def test_the_heap_stack_and_kernel_pages_are_named() -> None:
+    kinds = {entry.kind for entry in ms.maps()}
+    assert {"stack", "vdso"} <= kinds
+    assert all(entry.size > 0 and entry.size % PAGE == 0 for entry in ms.maps())
+
+
+def test_resident_sizes_follow_the_pages_touched() -> None:
+    mapping = ms.map_anonymous(16 * PAGE, shared=False)
+    assert entry_of(mapping.address).rss == 0
+    view = np.frombuffer(mapping, np.uint8)
+    view[: 5 * PAGE] = 1
+    entry = entry_of(mapping.address)
+    assert entry.rss == 5 * PAGE
+    assert entry.private_dirty == 5 * PAGE
+    assert entry.pss == 5 * PAGE  # nobody else maps it
+    del view
+    mapping.close()
+
+
+def touch_and_wait(mapping: Any, ready: Any, done: Any) -> None:
+    # Shared pages come into a forked child's page tables when it touches them.
+    assert np.frombuffer(mapping, np.uint8)[::PAGE].sum() == len(mapping) // PAGE
+    ready.set()
+    done.wait(TIMEOUT)
+
+
+def test_pss_splits_pages_two_processes_share() -> None:
+    ctx = multiprocessing.get_context("fork")
+    mapping = ms.map_anonymous(8 * PAGE, shared=True)
+    np.frombuffer(mapping, np.uint8)[:] = 1  # all eight pages resident
+    ready, done = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=touch_and_wait, args=(mapping, ready, done))
+    child.start()
+    try:
+        assert ready.wait(TIMEOUT)
+        mine = entry_of(mapping.address)
+        theirs = entry_of(mapping.address, child.pid)
+        assert mine.rss == theirs.rss == 8 * PAGE
+        assert mine.pss == theirs.pss == 4 * PAGE  # half each
+        assert theirs.kind == "shared anonymous"
+    finally:
+        done.set()
+        child.join(TIMEOUT)
+
+
+def test_a_process_that_is_gone_is_not_found() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=os.getpid)
+    child.start()
+    child.join(TIMEOUT)
+    with pytest.raises(FileNotFoundError):
+        ms.maps(child.pid)
