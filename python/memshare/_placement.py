@@ -158,6 +158,7 @@ class Placed:
         return refuse_pickle(type(self).__name__)
 
 
-def reduce_placed(placed: Placed) -> tuple[Any, ...]:
-    """How multiprocessing sends a Placed: its cell goes as a handle."""
+def reduce_placed(placed: Any) -> tuple[Any, ...]:
+    """How multiprocessing sends a primitive that `at()` finds in its `cell`
+    (a Placed, or a lock): the cell goes as a handle."""
     return type(placed).at, (placed.cell, 0)

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._placement import cell_in, refuse_pickle, send_as_handles
+from ._placement import cell_in, reduce_placed, refuse_pickle, send_as_handles
 
 __all__ = ["LOCK_SIZE", "Lock", "OwnerDiedError", "RLock"]
 
@@ -111,11 +111,7 @@ class RLock(_SharedLock):
     _phrase = "an RLock"
 
 
-def _reduce_lock(lock: _SharedLock) -> tuple[Any, ...]:
-    return type(lock).at, (lock.cell, 0)
-
-
 def register() -> None:
     """Have multiprocessing send locks as handles (done on import)."""
     for kind in (Lock, RLock):
-        send_as_handles(kind, _reduce_lock)
+        send_as_handles(kind, reduce_placed)

@@ -63,6 +63,27 @@ struct bytes_arg {
     std::span<const std::byte> bytes;
 };
 
+// Runs `wait(interrupted)` without the GIL.  `interrupted()`, which the
+// wait calls between slices, takes the GIL back to run signal handlers; a
+// handler's exception (Ctrl-C's KeyboardInterrupt) ends the wait and is
+// raised once it has.
+template <class Wait>
+auto wait_interruptibly(Wait&& wait) {
+    bool stopped = false;
+    auto got = [&] {
+        const py::gil_scoped_release released;
+        return wait([&stopped] {
+            const py::gil_scoped_acquire held;
+            stopped = PyErr_CheckSignals() != 0;
+            return stopped;
+        });
+    }();
+    if (stopped) {
+        throw py::error_already_set();
+    }
+    return got;
+}
+
 void register_errors(py::module_& m);
 void register_constants(py::module_& m);
 void register_mapping(py::module_& m);

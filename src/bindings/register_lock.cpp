@@ -134,8 +134,7 @@ bool parse_timeout(PyObject* timeout, bool blocking,
         return false;
     }
     if (seconds >= 0) {
-        deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
-                                       std::chrono::duration<double>(seconds));
+        deadline = deadline_after(seconds);
     }
     return true;
 }

@@ -17,15 +17,6 @@
 namespace memshare::bindings {
 namespace {
 
-std::optional<steady_time> deadline_in(std::optional<double> seconds) {
-    if (!seconds) {
-        return std::nullopt;
-    }
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-               std::chrono::duration<double>(*seconds));
-}
-
 // Counts a wait while it lives (with the GIL held on both ends).
 class counted {
 public:
@@ -38,24 +29,11 @@ private:
     int& waits_;
 };
 
-// Runs `wait(interrupted)` without the GIL while `waits` counts it; a signal
-// handler's exception (Ctrl-C) is raised once the wait ends.
+// wait_interruptibly() while `waits` counts the wait.
 template <class Wait>
 auto counted_wait(int& waits, Wait&& wait) {
     const counted during(waits);
-    bool stopped = false;
-    auto got = [&] {
-        const py::gil_scoped_release released;
-        return wait([&stopped] {
-            const py::gil_scoped_acquire held;
-            stopped = PyErr_CheckSignals() != 0;
-            return stopped;
-        });
-    }();
-    if (stopped) {
-        throw py::error_already_set();
-    }
-    return got;
+    return wait_interruptibly(std::forward<Wait>(wait));
 }
 
 void refuse_close_while_waited(int waits, const char* what) {
@@ -99,7 +77,7 @@ void bind_named_semaphore(py::module_& m) {
                 if (!blocking) {
                     return false;
                 }
-                const auto deadline = deadline_in(seconds);
+                const auto deadline = deadline_after(seconds);
                 return counted_wait(self.waits, [&](auto interrupted) {
                     return self.semaphore.acquire(deadline, interrupted);
                 });
@@ -147,7 +125,7 @@ void bind_message_queue(py::module_& m) {
             "send",
             [](queue_object& self, const bytes_arg& message, unsigned priority,
                bool wait, std::optional<double> seconds) {
-                const auto deadline = deadline_in(seconds);
+                const auto deadline = deadline_after(seconds);
                 return counted_wait(self.waits, [&](auto interrupted) {
                            return self.queue.send(message.bytes, priority, wait,
                                                   deadline, interrupted);
@@ -159,7 +137,7 @@ void bind_message_queue(py::module_& m) {
             "receive",
             [](queue_object& self, bool wait, std::optional<double> seconds)
                 -> std::optional<std::pair<py::bytes, unsigned>> {
-                const auto deadline = deadline_in(seconds);
+                const auto deadline = deadline_after(seconds);
                 const auto capacity =
                     static_cast<std::size_t>(self.queue.sizes().max_message_size);
                 std::string buffer(capacity, '\0');

@@ -28,34 +28,6 @@ std::byte* place_of(const py::object& cell, std::size_t size, sync_kind kind) {
         kind);
 }
 
-std::optional<steady_time> deadline_after(std::optional<double> seconds) {
-    if (!seconds) {
-        return std::nullopt;
-    }
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-               std::chrono::duration<double>(*seconds));
-}
-
-// Runs `wait(interrupted)` without the GIL; `interrupted` takes it back to
-// run signal handlers, and a handler's exception (Ctrl-C's
-// KeyboardInterrupt) ends the wait and is raised.
-template <class Wait>
-wait_outcome wait_without_gil(Wait&& wait) {
-    wait_outcome got = wait_outcome::timed_out;
-    {
-        const py::gil_scoped_release released;
-        got = wait([] {
-            const py::gil_scoped_acquire held;
-            return PyErr_CheckSignals() != 0;
-        });
-    }
-    if (got == wait_outcome::interrupted) {
-        throw py::error_already_set();
-    }
-    return got;
-}
-
 // A primitive and the memory it lives in.
 template <class Primitive>
 struct placed {
@@ -88,7 +60,7 @@ void bind_event(py::module_& m) {
             "wait",
             [](event_object& self, std::optional<double> seconds) {
                 const auto deadline = deadline_after(seconds);
-                wait_without_gil([&](auto interrupted) {
+                wait_interruptibly([&](auto interrupted) {
                     return self.primitive.wait(deadline, interrupted);
                 });
                 return self.primitive.is_set();
@@ -124,7 +96,7 @@ void bind_semaphore(py::module_& m) {
                     return false;
                 }
                 const auto deadline = deadline_after(seconds);
-                return wait_without_gil([&](auto interrupted) {
+                return wait_interruptibly([&](auto interrupted) {
                            return self.primitive.acquire(deadline, interrupted);
                        }) == wait_outcome::changed;
             },
@@ -214,7 +186,7 @@ void bind_condition(py::module_& m) {
             [](condition_object& self, std::uint32_t slot,
                std::optional<double> seconds) {
                 const auto deadline = deadline_after(seconds);
-                wait_without_gil([&](auto interrupted) {
+                wait_interruptibly([&](auto interrupted) {
                     return self.primitive.sleep(slot, deadline, interrupted);
                 });
             },
@@ -277,7 +249,7 @@ void bind_barrier(py::module_& m) {
                std::optional<double> seconds) {
                 const auto deadline = deadline_after(seconds);
                 barrier_end end = barrier_end::broken;
-                wait_without_gil([&](auto interrupted) {
+                wait_interruptibly([&](auto interrupted) {
                     end = self.primitive.wait(generation, deadline, interrupted);
                     return end == barrier_end::interrupted ? wait_outcome::interrupted
                                                            : wait_outcome::changed;

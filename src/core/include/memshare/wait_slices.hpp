@@ -13,6 +13,16 @@ using steady_time = std::chrono::steady_clock::time_point;
 
 inline constexpr std::chrono::milliseconds wait_slice{20};
 
+// `seconds` from now; none (wait for ever) without seconds.
+inline std::optional<steady_time> deadline_after(std::optional<double> seconds) {
+    if (!seconds) {
+        return std::nullopt;
+    }
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               std::chrono::duration<double>(*seconds));
+}
+
 // When the next slice ends: in wait_slice, or at `deadline` if sooner;
 // nothing if `deadline` has passed.
 inline std::optional<steady_time> next_slice(std::optional<steady_time> deadline) {
