@@ -70,15 +70,19 @@ def test_the_heap_stack_and_kernel_pages_are_named() -> None:
 
 
 def test_resident_sizes_follow_the_pages_touched() -> None:
-    mapping = ms.map_anonymous(16 * PAGE, shared=False)
-    assert entry_of(mapping.address).rss == 0
-    view = np.frombuffer(mapping, np.uint8)
-    view[: 5 * PAGE] = 1
-    entry = entry_of(mapping.address)
+    # Inaccessible pages at both ends keep the kernel from merging the
+    # middle with a neighbouring anonymous mapping into one entry.
+    mapping = ms.map_anonymous(18 * PAGE, shared=False)
+    mapping.protect(ms.PROT_NONE, 0, PAGE)
+    mapping.protect(ms.PROT_NONE, 17 * PAGE, PAGE)
+    middle = mapping.address + PAGE
+    assert entry_of(middle).size == 16 * PAGE
+    assert entry_of(middle).rss == 0
+    mapping[PAGE : 6 * PAGE] = b"\1" * (5 * PAGE)
+    entry = entry_of(middle)
     assert entry.rss == 5 * PAGE
     assert entry.private_dirty == 5 * PAGE
     assert entry.pss == 5 * PAGE  # nobody else maps it
-    del view
     mapping.close()
 
 
