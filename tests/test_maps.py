@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import wait_for
 
 import memshare as ms
 
@@ -119,3 +120,44 @@ def test_a_process_that_is_gone_is_not_found() -> None:
     child.join(TIMEOUT)
     with pytest.raises(FileNotFoundError):
         ms.maps(child.pid)
+
+
+def hold(array: Any, ready: Any, done: Any) -> None:
+    assert float(array.sum()) == array.size  # every page in this process too
+    ready.fetch_add(1)
+    done.wait(TIMEOUT)
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_the_memory_report_counts_an_array_shared_by_workers_once(method: str) -> None:
+    ctx = multiprocessing.get_context(method)
+    size, workers = 64 << 20, 4
+    array = ms.ones(size // 8)
+    ready, done = ms.AtomicInt(), ms.Event()
+    processes = [
+        ctx.Process(target=hold, args=(array, ready, done)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        assert wait_for(lambda: ready.load() == workers, timeout=TIMEOUT)
+        report = ms.memory_report()
+        pids = {process.pid for process in processes}
+        assert pids <= {member.pid for member in report.processes}
+        # RSS counts the array once per process, PSS once in all.
+        assert report.rss - report.pss > workers * size * 0.9
+        # Each process is charged a fifth of it, in the entry of its memfd.
+        inode = entry_of(array.ctypes.data).inode
+        shares = [
+            sum(e.pss for e in ms.maps(pid) if e.inode == inode)
+            for pid in [os.getpid(), *pids]
+        ]
+        assert sum(shares) == pytest.approx(size, rel=0.01)
+        assert all(
+            share == pytest.approx(size / (workers + 1), rel=0.05) for share in shares
+        )
+        assert str(report).splitlines()[-1].split()[0] == "all"
+    finally:
+        done.set()
+        for process in processes:
+            process.join(TIMEOUT)

@@ -39,6 +39,7 @@ from .constants import *
 from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
 from .maps import MapEntry, maps
+from .memory_report import MemoryReport, ProcessMemory, memory_report
 from .posix_ipc import MessageQueue, NamedSemaphore
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
@@ -69,9 +70,11 @@ __all__ = [
     "Lock",
     "MapEntry",
     "Mapping",
+    "MemoryReport",
     "MessageQueue",
     "NamedSemaphore",
     "OwnerDiedError",
+    "ProcessMemory",
     "RLock",
     "Segment",
     "Semaphore",
@@ -97,6 +100,7 @@ __all__ = [
     "map_file",
     "maps",
     "memfd_create",
+    "memory_report",
     "ones",
     "ones_like",
     "segment",
