@@ -13,12 +13,25 @@ from typing import TYPE_CHECKING, Literal, SupportsIndex, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from . import _core, _html
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 __all__ = ["Mapping", "map_anonymous", "map_file"]
+
+
+def _protection(prot: int) -> str:
+    """ "rw-" for PROT_READ | PROT_WRITE, as /proc/PID/maps writes it."""
+    return "".join(
+        letter if prot & flag else "-"
+        for letter, flag in (
+            ("r", _core.PROT_READ),
+            ("w", _core.PROT_WRITE),
+            ("x", _core.PROT_EXEC),
+        )
+    )
+
 
 _ACCESS_NAMES = {
     _core.ACCESS_DEFAULT: "ACCESS_DEFAULT",
@@ -102,6 +115,33 @@ class Mapping(_core.Mapping):
         )
 
     # -- what kind of mapping --------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: kind, size, access, protection, address, and
+        which pages are in memory."""
+        if self.closed:
+            return _html.table("memshare.Mapping", ["closed"], [[True]])
+        strip = (
+            ""
+            if self.prot == _core.PROT_NONE
+            else _html.residency_strip(self.residency())
+        )
+        return (
+            _html.table(
+                "memshare.Mapping",
+                ["kind", "length", "access", "protection", "address"],
+                [
+                    [
+                        self.kind,
+                        _html.size(len(self)),
+                        _ACCESS_NAMES.get(self.access, self.access),
+                        _protection(self.prot),
+                        f"{self.address:#x}",
+                    ]
+                ],
+            )
+            + strip
+        )
 
     @property
     def kind(self) -> str:

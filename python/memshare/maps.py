@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["MapEntry", "maps"]
+from . import _html
+
+__all__ = ["MapEntry", "MapList", "maps"]
 
 # Pseudo-paths the kernel gives mappings that are no file.
 _SPECIAL = {
@@ -99,12 +101,34 @@ def _entry(header: str) -> tuple[int, int, str, int, str, int, str]:
     return start, end, parts[1], int(parts[2], 16), parts[3], int(parts[4]), path
 
 
-def maps(pid: int | None = None) -> list[MapEntry]:
+class MapList(list[MapEntry]):
+    """The list :func:`maps` returns: a list, shown in Jupyter as a table."""
+
+    def _repr_html_(self) -> str:
+        return _html.table(
+            f"{len(self)} mappings",
+            ["range", "perms", "kind", "size", "RSS", "PSS", "path"],
+            (
+                [
+                    f"{e.start:#x}-{e.end:#x}",
+                    e.perms,
+                    e.kind,
+                    _html.size(e.size),
+                    _html.size(e.rss),
+                    _html.size(e.pss),
+                    e.path,
+                ]
+                for e in self
+            ),
+        )
+
+
+def maps(pid: int | None = None) -> MapList:
     """Every mapping of process `pid` (this one if None), lowest address
     first.  Another user's process needs the rights to read its smaps
     (PermissionError otherwise)."""
     where = "self" if pid is None else str(int(pid))
-    entries: list[MapEntry] = []
+    entries = MapList()
     with open(f"/proc/{where}/smaps") as smaps:
         current: tuple[int, int, str, int, str, int, str] | None = None
         sizes: dict[str, int] = {}

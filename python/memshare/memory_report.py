@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from . import _html
 from ._process_tree import tree
 
 __all__ = ["MemoryReport", "ProcessMemory", "memory_report"]
@@ -52,6 +53,16 @@ class MemoryReport:
             )
         lines.append(f"{'':>8} {'all':<16} {_mib(self.rss)} {_mib(self.pss)}")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [p.pid, p.name, _html.size(p.rss), _html.size(p.pss), _html.size(p.private)]
+            for p in self.processes
+        ]
+        rows.append(["", "all", _html.size(self.rss), _html.size(self.pss), ""])
+        return _html.table(
+            "memory of a process tree", ["pid", "name", "RSS", "PSS", "private"], rows
+        )
 
 
 def _mib(size: int) -> str:
