@@ -56,3 +56,30 @@ def test_a_memory_report_shows_each_process_and_the_total() -> None:
     markup = ms.memory_report()._repr_html_()
     assert "<td>all</td>" in markup
     assert "PSS" in markup
+
+
+def test_a_shared_memory_block_shows_its_name_size_and_pages(shm_name: str) -> None:
+    block = ms.SharedMemory(shm_name, create=True, size=4 * PAGE, reserve=False)
+    block.buf[: 2 * PAGE] = b"\1" * (2 * PAGE)
+    markup = block._repr_html_()
+    assert shm_name in markup
+    assert _html.size(4 * PAGE) in markup
+    assert "read-write" in markup
+    assert strip_of(markup) == "██  "
+    block.close()
+    assert "closed" in block._repr_html_()
+    block.unlink()
+
+
+def test_backing_and_segments_show_as_tables(shm_name: str) -> None:
+    array = ms.zeros(1000, name=shm_name)
+    backing = ms.backing(array[10:])
+    assert backing is not None
+    markup = backing._repr_html_()
+    assert "<td>named</td>" in markup
+    assert f"<td>{shm_name}</td>" in markup
+    listed = ms.segments()
+    assert f"<td>{shm_name}</td>" in listed._repr_html_()
+    assert listed._repr_html_().count("<tr>") == len(listed) + 1
+    del array
+    ms.unlink(shm_name)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _registry, array_header
+from . import _core, _html, _registry, array_header
 from .mapping import Mapping
 from .shm import Name, _encode
 
@@ -336,6 +336,21 @@ class Backing:
     offset: int
     nbytes: int
     size: int
+
+    def _repr_html_(self) -> str:
+        return _html.table(
+            "memshare.Backing",
+            ["kind", "name", "offset", "bytes", "segment size"],
+            [
+                [
+                    self.kind,
+                    self.name or "",
+                    self.offset,
+                    _html.size(self.nbytes),
+                    _html.size(self.size),
+                ]
+            ],
+        )
 
 
 def backing(a: npt.NDArray[Any]) -> Backing | None:

@@ -8,7 +8,7 @@ import pwd
 import time
 from dataclasses import dataclass
 
-from . import _core
+from . import _core, _html
 from .shm import Name, _encode
 
 __all__ = ["Segment", "clean_segments", "segment", "segments"]
@@ -76,9 +76,31 @@ def _segment(info: _core.SegmentInfo) -> Segment:
     )
 
 
-def segments() -> list[Segment]:
+class SegmentList(list[Segment]):
+    """The list :func:`segments` returns: a list, shown in Jupyter as a
+    table."""
+
+    def _repr_html_(self) -> str:
+        return _html.table(
+            f"{len(self)} segments in /dev/shm",
+            ["name", "size", "owner", "memshare", "creator", "mapped by"],
+            (
+                [
+                    s.name,
+                    _html.size(s.size),
+                    s.owner,
+                    s.memshare,
+                    "" if s.creator is None else s.creator,
+                    " ".join(map(str, s.mapped_by)),
+                ]
+                for s in self
+            ),
+        )
+
+
+def segments() -> SegmentList:
     """Every shared memory object in /dev/shm, by name."""
-    return [_segment(info) for info in _core.list_segments()]
+    return SegmentList(_segment(info) for info in _core.list_segments())
 
 
 def segment(name: Name) -> Segment:

@@ -10,7 +10,7 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import _core, _registry
+from . import _core, _html, _registry
 from .mapping import Mapping
 from .shm import _encode
 
@@ -121,6 +121,25 @@ class SharedMemory:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, size={self.size})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the name, size and access, and which pages
+        are in memory."""
+        mapping = self.mapping
+        strip = "" if mapping is None else _html.residency_strip(mapping.residency())
+        state = (
+            "closed"
+            if mapping is None
+            else ("read-only" if self.readonly else "read-write")
+        )
+        return (
+            _html.table(
+                f"memshare.{type(self).__name__}",
+                ["name", "size", "access"],
+                [[self.name, _html.size(self.size), state]],
+            )
+            + strip
+        )
 
     def __enter__(self) -> Self:
         return self
