@@ -42,16 +42,24 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def pss(pid: int) -> int:
-    """The PSS of process `pid` in bytes; 0 once it is gone."""
+def rollup(pid: int) -> dict[str, int]:
+    """The sizes of /proc/PID/smaps_rollup (Rss, Pss, Private_Dirty, ...)
+    in bytes; empty once the process is gone."""
+    sizes: dict[str, int] = {}
     try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
-            for line in rollup:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
+        with open(f"/proc/{pid}/smaps_rollup") as lines:
+            for line in lines:
+                key, _, rest = line.partition(":")
+                if rest.endswith(" kB\n"):
+                    sizes[key] = int(rest.split()[0]) * 1024
     except (FileNotFoundError, ProcessLookupError):
         pass
-    return 0
+    return sizes
+
+
+def pss(pid: int) -> int:
+    """The PSS of process `pid` in bytes; 0 once it is gone."""
+    return rollup(pid).get("Pss", 0)
 
 
 def io_counters(path: str = "/proc/self/io") -> dict[str, int]:

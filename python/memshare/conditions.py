@@ -89,10 +89,10 @@ class Condition(Placed):
         `lock` (the one it was made with)."""
         if lock is None:
             raise TypeError("Condition.at() needs the lock the Condition was made with")
-        head = cell_in(cls._phrase, _core.condition_size(0), buffer, offset)
+        head = cell_in(cls._phrase, condition_size(0), buffer, offset)
         slots = _core.condition_slots(head)
         return cls._rebuild(
-            cell_in(cls._phrase, _core.condition_size(slots), buffer, offset), lock
+            cell_in(cls._phrase, condition_size(slots), buffer, offset), lock
         )
 
     @classmethod

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from . import _html
-from ._process_tree import tree
+from ._process_tree import rollup, tree
 
 __all__ = ["MemoryReport", "ProcessMemory", "memory_report"]
 
@@ -70,17 +70,14 @@ def _mib(size: int) -> str:
 
 
 def _process(pid: int) -> ProcessMemory | None:
-    """The memory of `pid` from /proc/PID/smaps_rollup; None once it is gone."""
-    sizes: dict[str, int] = {}
+    """The memory of `pid`; None once it is gone."""
     try:
         with open(f"/proc/{pid}/comm") as comm:
             name = comm.read().strip()
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                key, _, rest = line.partition(":")
-                if rest.endswith(" kB\n"):
-                    sizes[key] = int(rest.split()[0]) * 1024
     except (FileNotFoundError, ProcessLookupError):
+        return None
+    sizes = rollup(pid)
+    if not sizes:
         return None
     private = sizes.get("Private_Clean", 0) + sizes.get("Private_Dirty", 0)
     return ProcessMemory(pid, name, sizes.get("Rss", 0), sizes.get("Pss", 0), private)

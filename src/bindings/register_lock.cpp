@@ -16,8 +16,6 @@
 namespace memshare::bindings {
 namespace {
 
-using steady = std::chrono::steady_clock;
-
 PyObject* owner_died_error = nullptr; // memshare.OwnerDiedError
 
 struct lock_object {
@@ -115,7 +113,7 @@ robust_mutex* mutex_of(PyObject* self) {
 
 // threading's checks of acquire()'s arguments, and the deadline they give.
 bool parse_timeout(PyObject* timeout, bool blocking,
-                   std::optional<steady::time_point>& deadline) {
+                   std::optional<steady_time>& deadline) {
     const double seconds = PyFloat_AsDouble(timeout);
     if (seconds == -1.0 && PyErr_Occurred() != nullptr) {
         return false;
@@ -139,27 +137,6 @@ bool parse_timeout(PyObject* timeout, bool blocking,
     return true;
 }
 
-// Waits for the mutex without the GIL, taking it back between slices to
-// let Python run signal handlers (Ctrl-C raises KeyboardInterrupt there).
-lock_outcome wait_unlocked(robust_mutex& mutex,
-                           std::optional<steady::time_point> deadline) {
-    PyThreadState* state = PyEval_SaveThread();
-    lock_outcome got = lock_outcome::busy;
-    try {
-        got = mutex.lock(deadline, [&] {
-            PyEval_RestoreThread(state);
-            const bool stop = PyErr_CheckSignals() != 0;
-            state = PyEval_SaveThread();
-            return stop;
-        });
-    } catch (...) {
-        PyEval_RestoreThread(state);
-        throw;
-    }
-    PyEval_RestoreThread(state);
-    return got;
-}
-
 PyObject* report(lock_outcome got, bool forever) {
     switch (got) {
     case lock_outcome::acquired:
@@ -174,7 +151,7 @@ PyObject* report(lock_outcome got, bool forever) {
     case lock_outcome::timed_out:
         Py_RETURN_FALSE;
     case lock_outcome::interrupted:
-        return nullptr; // the signal handler's exception is set
+        return nullptr; // raised by wait_interruptibly() before this
     case lock_outcome::held_here:
         // threading.Lock would wait: for ever (an error here), or until the
         // timeout, to fail then (at once here).
@@ -241,7 +218,7 @@ PyObject* lock_acquire(PyObject* self, PyObject* const* args, Py_ssize_t count,
         !parse_acquire(args, count, names, blocking, timeout)) {
         return nullptr;
     }
-    std::optional<steady::time_point> deadline;
+    std::optional<steady_time> deadline;
     if (timeout != nullptr && !parse_timeout(timeout, blocking != 0, deadline)) {
         return nullptr;
     }
@@ -250,7 +227,10 @@ PyObject* lock_acquire(PyObject* self, PyObject* const* args, Py_ssize_t count,
         if (first != lock_outcome::busy || blocking == 0) {
             return report(first, blocking != 0 && !deadline);
         }
-        return report(wait_unlocked(*mutex, deadline), !deadline);
+        // Ctrl-C raises from here (error_already_set, restored by fail()).
+        const lock_outcome got = wait_interruptibly(
+            [&](auto interrupted) { return mutex->lock(deadline, interrupted); });
+        return report(got, !deadline);
     } catch (...) {
         return fail();
     }
