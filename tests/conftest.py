@@ -50,6 +50,13 @@ def _leaves_no_trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     assert not left, f"the test suite left these behind: {left}"
 
 
+@pytest.fixture(autouse=True)
+def _nothing_kept_for_reuse() -> None:
+    """Each test starts with no array memory kept for reuse by earlier ones
+    (it holds a descriptor each, which tests that count them would see)."""
+    ms.release_unused()
+
+
 @pytest.fixture
 def shm_name() -> Iterator[str]:
     """A name no segment has, unlinked after the test whatever happened."""

@@ -21,7 +21,7 @@ PLACES = 8  # parking_places in parked_segments.hpp
 
 
 def parked() -> int:
-    return _core.parked_segments()
+    return int(_core.kept_segments()["parked"])
 
 
 def parked_while_holding(array: np.ndarray[Any, Any]) -> tuple[int, float, int]:
@@ -74,6 +74,7 @@ def test_memory_everyone_let_go_of_is_freed_once_its_parking_ends() -> None:
         assert pool.apply(touch_all, (array,)) == size // 8
         worker = pool.apply(os.getpid)
         del array  # the parent lets go; the worker has it parked
+        ms.release_unused()  # and the parent keeps nothing for reuse
         assert memfd_mappings(worker) == 1
         gone = wait_for(lambda: shmem_kib() - baseline < (size >> 10) * 0.1, timeout=10)
         assert gone, "parked memory was not let go of"

@@ -103,12 +103,13 @@ def test_handles_are_small() -> None:
 def test_once_the_sender_let_go_the_courier_hands_an_array_out_once() -> None:
     array = ms.full(4, 2.0)
     handle = ForkingPickler.dumps(array[1:])
-    del array  # the sender's descriptor closes: only the courier has the memory
+    del array
+    ms.release_unused()  # the sender's descriptor closes: only the courier has it
     back = ForkingPickler.loads(handle)
     np.testing.assert_array_equal(back, [2.0, 2.0, 2.0])
-    del back  # parked: mapped a moment longer, so the handle still finds it
+    del back  # kept: mapped a moment longer, so the handle still finds it
     np.testing.assert_array_equal(ForkingPickler.loads(handle), [2.0, 2.0, 2.0])
-    assert wait_for(lambda: _core.parked_segments() == 0)
+    ms.release_unused()
     with pytest.raises(OSError, match="received once"):
         ForkingPickler.loads(handle)
 
@@ -230,7 +231,10 @@ def test_thousands_of_arrays_need_no_more_descriptors(method: str) -> None:
         requests.put(ms.full(16, float(i)))  # each dropped once the queue sent it
     total, most, error = replies.get(timeout=TIMEOUT)
     receiver.join(TIMEOUT)
-    assert len(os.listdir("/proc/self/fd")) <= before  # the sender kept none
+    # The sender kept none, but those it may recycle (a few, bounded).
+    kept = _core.kept_segments()["recycled"]
+    assert len(os.listdir("/proc/self/fd")) <= before + kept
+    assert kept <= 16  # recycling_places
     assert error == ""
     assert total == sum(range(count))
     assert most < 64  # within the receiver's limit all along

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import resource
 import subprocess
 import sys
 
@@ -81,3 +83,32 @@ def test_a_reader_that_goes_away_ends_the_demo_quietly() -> None:
         demo.stdout.close()
         _, errors = demo.communicate(timeout=120)
     assert b"Traceback" not in errors
+
+
+def test_info_without_a_name_describes_the_machine() -> None:
+    result = run("info")
+    assert result.returncode == 0, result.stderr
+    assert f"page size               {memshare.PAGESIZE // 1024} KiB" in result.stdout
+    assert "/dev/shm" in result.stdout
+    found = json.loads(run("info", "--json").stdout)
+    assert found["page_size"] == memshare.PAGESIZE
+    assert found["open_files_limit"] == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def test_bench_runs_the_cases_named_and_reports_ratios() -> None:
+    result = run("bench", "--quick", "--json", "sync")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["quick"] is True
+    rows = report["results"]
+    assert {row["alternative"] for row in rows} == {
+        "multiprocessing.Lock",
+        "multiprocessing.Event",
+    }
+    assert all(row["ratio"] == row["ours"] / row["theirs"] > 0 for row in rows)
+
+
+def test_bench_refuses_an_unknown_case() -> None:
+    result = run("bench", "--quick", "nonsense")
+    assert result.returncode == 1
+    assert "no such case: nonsense" in result.stderr

@@ -173,8 +173,9 @@ def test_a_lock_placed_in_an_array_is_found_there() -> None:
     made.release()
     assert found.acquire(False) is True
     found.release()
+    where = ms.backing(segment)
     assert ms.backing(made.cell) == ms.Backing(
-        ms.backing(segment).kind, ms.backing(segment).name, 64, ms.LOCK_SIZE, 4096
+        where.kind, where.name, 64, ms.LOCK_SIZE, where.size
     )
 
 

@@ -41,10 +41,12 @@ from .mapping import Mapping, map_anonymous, map_file
 from .maps import MapEntry, maps
 from .memory_report import MemoryReport, ProcessMemory, memory_report
 from .posix_ipc import MessageQueue, NamedSemaphore
+from .recycling import release_unused
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
 from .shared_memory import SharedMemory
 from .shm import add_seals, get_seals, memfd_create, shm_open, shm_unlink
+from .system_info import SystemInfo, info
 from .waits import EVENT_SIZE, SEMAPHORE_SIZE, BoundedSemaphore, Event, Semaphore
 
 __version__ = _version("memshare")
@@ -80,6 +82,7 @@ __all__ = [
     "Semaphore",
     "ShareableList",
     "SharedMemory",
+    "SystemInfo",
     "__version__",
     "add_seals",
     "array",
@@ -95,6 +98,7 @@ __all__ = [
     "full_like",
     "get_seals",
     "huge_page_sizes",
+    "info",
     "is_shared",
     "map_anonymous",
     "map_file",
@@ -103,6 +107,7 @@ __all__ = [
     "memory_report",
     "ones",
     "ones_like",
+    "release_unused",
     "segment",
     "segments",
     "shm_open",

@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_seals', 'anonymous_memory', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'huge_page_sizes', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'map_shared', 'memfd_create', 'mq_unlink', 'offer_descriptor', 'open_segment', 'parked_segments', 'receive_shared', 'release_offer', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_lease', 'add_seals', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'get_seals', 'handle_returned', 'huge_page_sizes', 'kept_segments', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'mq_unlink', 'new_array_memory', 'offer_array_memory', 'open_segment', 'receive_shared', 'recycling_budget', 'release_kept_segments', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -477,13 +477,13 @@ class MessageQueueCore:
     @property
     def name(self) -> str:
         ...
+def add_lease(mapping: Mapping) -> None:
+    """
+    Take a lease on the array memory of `mapping` for a process about to be forked, which will hold it too.
+    """
 def add_seals(fd: int, seals: int) -> None:
     """
     fcntl(F_ADD_SEALS).
-    """
-def anonymous_memory(size: int) -> FileDescriptor:
-    """
-    A sealed memfd of `size` bytes, for arrays.
     """
 def array_memory(a: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]) -> tuple[int, int, int, bool]:
     """
@@ -517,9 +517,17 @@ def get_seals(fd: int) -> int:
     """
     fcntl(F_GET_SEALS).
     """
+def handle_returned(mapping: Mapping, address: bytes, token: bytes) -> None:
+    """
+    A handle of the memory of `mapping` arrived, which this process has mapped already: give back the lease it carried, and tell the courier at `address` that the offer `token` will not be taken.
+    """
 def huge_page_sizes() -> list[int]:
     """
     The huge page sizes the kernel offers, in bytes, ascending.
+    """
+def kept_segments() -> dict[str, int]:
+    """
+    The array memory this process keeps mapped for reuse: parked (received from other processes) and recycled (made here), counts and bytes.
     """
 def list_segments() -> list[SegmentInfo]:
     """
@@ -537,10 +545,6 @@ def map_path(path: bytes, mode: str, length: int | None, offset: int, flags: int
     """
     Map a file by (fs-encoded) path, with a numpy.memmap mode.
     """
-def map_shared(fd: FileDescriptor, length: int, readonly: bool) -> Mapping:
-    """
-    A shared Mapping of the first `length` bytes of the memory `fd`, which takes the descriptor over (`fd` is left closed).
-    """
 def memfd_create(name: bytes, flags: int) -> int:
     """
     memfd_create(2); the caller owns the descriptor.
@@ -549,25 +553,25 @@ def mq_unlink(name: bytes) -> None:
     """
     mq_unlink(3).
     """
-def offer_descriptor(fd: int, identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[bytes, bytes, int, int]:
+def new_array_memory(bytes: int, zero: bool) -> tuple[Mapping, tuple[int, int]]:
     """
-    Offer `fd`, of the memory `identity`, through this process's courier: (address, token, pid, fd).
+    Shared memory for an array of `bytes` bytes, leased by this process: (Mapping, identity).  Recycled memory of this process if some fits, zeroed if `zero`; else a new sealed memfd.
+    """
+def offer_array_memory(mapping: Mapping, identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[bytes, bytes, int, int]:
+    """
+    Offer the array memory `mapping`, of the memory `identity`, through this process's courier: (address, token, pid, fd).
     """
 def open_segment(name: bytes, readonly: bool, keep_fd: bool = True) -> tuple[str, Mapping, tuple[int, int]]:
     """
     Open an existing segment; return its name, a Mapping of it and its identity.
     """
-def parked_segments() -> int:
-    """
-    How many segments received from other processes this process keeps mapped for a moment after their last array went.
-    """
 def receive_shared(address: bytes, token: bytes, pid: int, fd: int, identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], length: int) -> Mapping:
     """
     A shared Mapping of the first `length` bytes of the memory `identity`, which process `pid` offers as its `fd`: parked here already, else taken from that process while it lives, else from its courier.  The mapping keeps the descriptor, and is parked for a moment once dropped.
     """
-def release_offer(address: bytes, token: bytes) -> None:
+def release_kept_segments() -> int:
     """
-    Tell the courier at `address` that the offer `token` will not be taken.
+    Unmap every kept segment now; the bytes let go of.
     """
 def reserve(fd: int, start: int, stop: int, name: str) -> None:
     """
@@ -671,4 +675,5 @@ PROT_READ: int = 1
 PROT_WRITE: int = 2
 SEMAPHORE_SIZE: int = 24
 lock_kind: int = 1
+recycling_budget: int = 3159563776
 rlock_kind: int = 2

@@ -50,13 +50,26 @@ _by_identity: dict[Identity, list[Entry]] = {}  # to find a segment's mappings
 _by_reference: dict[int, Entry] = {}  # id(entry.mapping): to forget it
 
 
+def _lease_to_child() -> None:
+    # A forked child has every mapping this process has, and holds a lease on
+    # each anonymous one as this process does (see array_memory.hpp): taken
+    # before fork(), so that this process cannot recycle the memory while
+    # the child starts.  A child that never lets go (multiprocessing's end
+    # with os._exit) only keeps the memory from being recycled.
+    with _lock:
+        mappings = [e.mapping() for e in _entries if e.source.kind == "anonymous"]
+    for mapping in mappings:
+        if mapping is not None and not mapping.closed:
+            _core.add_lease(mapping)
+
+
 def _reset_lock_in_child() -> None:
     # Another thread may have held the lock when this process forked.
     global _lock
     _lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_reset_lock_in_child)
+os.register_at_fork(before=_lease_to_child, after_in_child=_reset_lock_in_child)
 
 
 def add(mapping: Mapping, source: Source) -> None:

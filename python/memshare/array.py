@@ -80,16 +80,22 @@ def _no_like(like: object) -> None:
 
 
 def _new(
-    shape: ShapeLike, dtype: npt.DTypeLike, order: LikeOrder | None, name: Name | None
+    shape: ShapeLike,
+    dtype: npt.DTypeLike,
+    order: LikeOrder | None,
+    name: Name | None,
+    *,
+    zero: bool,
 ) -> Array:
-    """A new shared array, zero-filled (fresh shared memory always is)."""
+    """A new shared array: zero-filled if `zero` (or named), else holding
+    what recycled memory held, as numpy.empty does."""
     resolved, dims, layout = _shareable(dtype), _shape(shape), _order(order)
     nbytes = math.prod(dims) * resolved.itemsize
     size = max(nbytes, 1)  # a mapping has at least one byte
     if name is None:
-        fd = _core.anonymous_memory(size)
-        source = _registry.Source("anonymous", fd.identity())
-        mapping = Mapping(_core.map_shared(fd, size, False))  # keeps the descriptor
+        raw, identity = _core.new_array_memory(nbytes, zero)  # keeps its memfd
+        mapping = Mapping(raw)
+        source = _registry.Source("anonymous", identity)
         data_offset = 0
     else:
         header = array_header.encode(resolved, dims, layout == "F")
@@ -120,7 +126,7 @@ def zeros(
     any process can :func:`attach` and which stays until :func:`unlink`.
     """
     _no_like(like)
-    return _new(shape, dtype, order, name)
+    return _new(shape, dtype, order, name, zero=True)
 
 
 def empty(
@@ -131,9 +137,11 @@ def empty(
     like: None = None,
     name: Name | None = None,
 ) -> Array:
-    """A shared array, as :func:`numpy.empty` (fresh shared memory is zeroed)."""
+    """A shared array, as :func:`numpy.empty`: its values are whatever its
+    memory held (zeros if it is new; memory recycled from arrays this process
+    let go of keeps what they held)."""
     _no_like(like)
-    return _new(shape, dtype, order, name)
+    return _new(shape, dtype, order, name, zero=False)
 
 
 def full(
@@ -149,7 +157,7 @@ def full(
     _no_like(like)
     if dtype is None:
         dtype = np.asarray(fill_value).dtype
-    result = _new(shape, dtype, order, name)
+    result = _new(shape, dtype, order, name, zero=False)
     np.copyto(result, fill_value, casting="unsafe")
     return result
 
@@ -181,6 +189,24 @@ def _like_device(device: object) -> None:
         raise ValueError(f"shared memory lives on the CPU, not on {device!r}")
 
 
+def _new_like(
+    prototype: npt.ArrayLike,
+    dtype: npt.DTypeLike | None,
+    order: LikeOrder,
+    shape: ShapeLike | None,
+    device: object,
+    name: Name | None,
+    *,
+    zero: bool,
+) -> Array:
+    _like_device(device)
+    source, layout = _like_layout(prototype, order)
+    shape = source.shape if shape is None else shape
+    return _new(
+        shape, source.dtype if dtype is None else dtype, layout, name, zero=zero
+    )
+
+
 def empty_like(
     prototype: npt.ArrayLike,
     dtype: npt.DTypeLike | None = None,
@@ -195,14 +221,7 @@ def empty_like(
     :func:`numpy.empty_like`; always a plain ``ndarray`` (``subok`` is
     accepted for compatibility).  ``order="K"`` keeps a Fortran-ordered
     prototype's order; other layouts become C order."""
-    _like_device(device)
-    source, layout = _like_layout(prototype, order)
-    return _new(
-        source.shape if shape is None else shape,
-        source.dtype if dtype is None else dtype,
-        layout,
-        name,
-    )
+    return _new_like(prototype, dtype, order, shape, device, name, zero=False)
 
 
 def zeros_like(
@@ -216,7 +235,7 @@ def zeros_like(
     name: Name | None = None,
 ) -> Array:
     """A shared array of zeros shaped like ``a``, as :func:`numpy.zeros_like`."""
-    return empty_like(a, dtype, order, subok, shape, device=device, name=name)
+    return _new_like(a, dtype, order, shape, device, name, zero=True)
 
 
 def full_like(

@@ -16,6 +16,7 @@ from . import __version__, demo, demo_mappings
 from ._core import format_bytes
 from .segments import Segment, clean_segments, segment, segments
 from .shm import shm_unlink
+from .system_info import info
 
 
 def _age(seconds: float) -> str:
@@ -75,6 +76,13 @@ def _ls(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _info(args: argparse.Namespace, out: TextIO) -> int:
+    if args.name is None:
+        found_here = info()
+        if args.json:
+            _print_json(found_here.as_dict(), out)
+        else:
+            print(found_here, file=out)
+        return 0
     found = segment(args.name)
     if args.json:
         _print_json(_as_json(found), out)
@@ -126,6 +134,15 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return demo.run(out, args.size, args.workers, args.start_method)
 
 
+def _bench(args: argparse.Namespace, out: TextIO) -> int:
+    from .bench import report  # imports the cases only when asked
+
+    unknown = sorted(set(args.cases) - set(report.CASES))
+    if unknown:
+        raise ValueError(f"no such case: {', '.join(unknown)} (see --help)")
+    return report.run(args.cases or list(report.CASES), args.quick, args.json, out)
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -169,11 +186,29 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--start-method", choices=multiprocessing.get_all_start_methods(), default=None
     )
+    bench = command(
+        "bench",
+        _bench,
+        "time memshare against what you would use instead, side by side",
+    )
+    bench.add_argument(
+        "cases",
+        nargs="*",
+        metavar="CASE",
+        help="allocation, handoff, memory, files or sync (all of them)",
+    )
+    bench.add_argument("--quick", action="store_true", help="smaller, in a minute")
+    bench.add_argument("--json", action="store_true", help="print JSON for scripts")
     ls = command("ls", _ls, "list the shared memory objects in /dev/shm")
     ls.add_argument("--json", action="store_true", help="print JSON for scripts")
-    info = command("info", _info, "describe one shared memory object")
-    info.add_argument("name")
-    info.add_argument("--json", action="store_true", help="print JSON for scripts")
+    describe = command(
+        "info",
+        _info,
+        "describe one shared memory object, or (with no name) what this machine "
+        "allows: page sizes, huge pages, /dev/shm, limits",
+    )
+    describe.add_argument("name", nargs="?")
+    describe.add_argument("--json", action="store_true", help="print JSON for scripts")
     rm = command("rm", _rm, "remove shared memory objects by name")
     rm.add_argument("names", nargs="+", metavar="NAME")
     clean = command(

@@ -71,7 +71,7 @@ def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
     if source.name is None:
         # Anonymous memory: the mapping keeps its memfd.  Failures name the
         # limit they hit (the core says which).
-        handle = _core.offer_descriptor(mapping.fileno(), source.identity)
+        handle = _core.offer_array_memory(mapping, source.identity)
     else:
         handle = source.name
     return rebuild_ndarray, (
@@ -112,7 +112,8 @@ def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
         return mapping or _open_named(handle, identity, readonly)
     if mapping is not None:
         address, token, _, _ = handle
-        _core.release_offer(address, token)  # its courier may drop its copy
+        # This process holds a lease already, and its courier may drop its copy.
+        _core.handle_returned(mapping, address, token)
         return mapping
     return _map_offered(handle, identity, length)
 

@@ -2,6 +2,7 @@
 // and memshare.shm (in Python) document them.
 #include "bindings.hpp"
 
+#include <memshare/array_memory.hpp>
 #include <memshare/courier.hpp>
 #include <memshare/error.hpp>
 #include <memshare/parked_segments.hpp>
@@ -15,6 +16,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -99,24 +101,37 @@ void bind_file_descriptor(py::module_& m) {
             },
             "(st_dev, st_ino): equal for descriptors of the same memory.");
     m.def(
-        "anonymous_memory",
-        [](index_arg size) { return create_anonymous_memory(size.value); },
-        py::arg("size"), "A sealed memfd of `size` bytes, for arrays.");
+        "new_array_memory",
+        [](index_arg bytes, bool zero) {
+            if (bytes.value < 0) {
+                throw py::value_error(
+                    "an array cannot take a negative number of bytes");
+            }
+            Mapping mapping =
+                new_array_memory(static_cast<std::size_t>(bytes.value), zero);
+            const file_identity id = identity_of(mapping.fileno());
+            return py::make_tuple(std::move(mapping), std::pair(id.device, id.inode));
+        },
+        py::arg("bytes"), py::arg("zero"),
+        "Shared memory for an array of `bytes` bytes, leased by this process: "
+        "(Mapping, identity).  Recycled memory of this process if some fits, "
+        "zeroed if `zero`; else a new sealed memfd.");
     m.def(
-        "offer_descriptor",
-        [](int_arg fd, std::pair<std::uint64_t, std::uint64_t> identity) {
+        "offer_array_memory",
+        [](const Mapping& mapping, std::pair<std::uint64_t, std::uint64_t> identity) {
+            count_handle(mapping); // the handle holds a lease until received
             // With the GIL: the core lets go of it if it has to wait.
-            const descriptor_offer offer =
-                memshare::offer_descriptor(fd.value, {identity.first, identity.second});
+            const descriptor_offer offer = memshare::offer_descriptor(
+                mapping.fileno(), {identity.first, identity.second});
             return py::make_tuple(
                 py::bytes(offer.address),
                 py::bytes(reinterpret_cast<const char*>(offer.token.data()),
                           offer.token.size()),
                 offer.pid, offer.fd);
         },
-        py::arg("fd"), py::arg("identity"),
-        "Offer `fd`, of the memory `identity`, through this process's courier: "
-        "(address, token, pid, fd).");
+        py::arg("mapping"), py::arg("identity"),
+        "Offer the array memory `mapping`, of the memory `identity`, through "
+        "this process's courier: (address, token, pid, fd).");
     m.def(
         "withdraw_offers",
         [](std::pair<std::uint64_t, std::uint64_t> identity) {
@@ -146,29 +161,42 @@ void bind_file_descriptor(py::module_& m) {
         "from that process while it lives, else from its courier.  The mapping "
         "keeps the descriptor, and is parked for a moment once dropped.");
     m.def(
-        "release_offer",
-        [](const py::bytes& address, const py::bytes& token) {
+        "add_lease", [](const Mapping& mapping) { count_handle(mapping); },
+        py::arg("mapping"),
+        "Take a lease on the array memory of `mapping` for a process about to be "
+        "forked, which will hold it too.");
+    m.def(
+        "handle_returned",
+        [](const Mapping& mapping, const py::bytes& address, const py::bytes& token) {
+            release_lease(mapping); // this process holds one already
             const descriptor_offer offer = offer_of(address, token, 0, -1);
             const py::gil_scoped_release unlocked; // may connect to the courier
             memshare::release_offer(offer);
         },
-        py::arg("address"), py::arg("token"),
-        "Tell the courier at `address` that the offer `token` will not be taken.");
+        py::arg("mapping"), py::arg("address"), py::arg("token"),
+        "A handle of the memory of `mapping` arrived, which this process has "
+        "mapped already: give back the lease it carried, and tell the courier "
+        "at `address` that the offer `token` will not be taken.");
     m.def(
-        "map_shared",
-        [](unique_fd& fd, index_arg length, bool readonly) {
-            if (length.value <= 0) {
-                throw py::value_error("shared memory is mapped with a positive length");
-            }
-            return map_shared_memory(std::move(fd),
-                                     static_cast<std::size_t>(length.value), readonly);
+        "kept_segments",
+        [] {
+            const kept_totals kept = memshare::kept_segments();
+            return std::map<std::string, std::size_t>{
+                {"parked", kept.parked},
+                {"parked_bytes", kept.parked_bytes},
+                {"recycled", kept.recycled},
+                {"recycled_bytes", kept.recycled_bytes}};
         },
-        py::arg("fd"), py::arg("length"), py::arg("readonly"),
-        "A shared Mapping of the first `length` bytes of the memory `fd`, which "
-        "takes the descriptor over (`fd` is left closed).");
-    m.def("parked_segments", &parked_segments,
-          "How many segments received from other processes this process keeps "
-          "mapped for a moment after their last array went.");
+        "The array memory this process keeps mapped for reuse: parked (received "
+        "from other processes) and recycled (made here), counts and bytes.");
+    m.def(
+        "release_kept_segments",
+        [] {
+            const py::gil_scoped_release unlocked; // munmap takes a while
+            return release_kept_segments();
+        },
+        "Unmap every kept segment now; the bytes let go of.");
+    m.attr("recycling_budget") = recycling_budget();
 }
 
 std::optional<py::int_> creator_of(const segment_info& info) {

@@ -4,6 +4,7 @@
 #include "files.hpp"
 #include "linux_abi.hpp"
 
+#include <memshare/array_memory.hpp>
 #include <memshare/blocking.hpp>
 #include <memshare/error.hpp>
 #include <memshare/mapping.hpp>
@@ -25,10 +26,19 @@ Mapping::Mapping(Region region, unique_fd fd, std::size_t delta, std::size_t len
       offset_(offset), flags_(flags), access_(access) {}
 
 Mapping::~Mapping() {
-    // Parked only as it was made: the next receiver expects read-write pages.
-    if (parking_ && region_ && prot() == (PROT_READ | PROT_WRITE)) {
-        const file_identity identity = *parking_;
-        parking_.reset(); // the parked mapping unmaps when it goes
+    if (!leased_ || !region_) {
+        return;
+    }
+    const file_identity identity = *std::exchange(leased_, std::nullopt);
+    release_lease(*this);
+    // Kept only as it was made: the next user expects read-write pages.
+    if (prot() != (PROT_READ | PROT_WRITE)) {
+        return;
+    }
+    // The kept mapping holds no lease: it unmaps when it goes.
+    if (own_) {
+        recycle_segment(identity, std::move(*this));
+    } else {
         park_segment(identity, std::move(*this));
     }
 }
@@ -49,6 +59,9 @@ void Mapping::require_no_pointers(const char* message) const {
 
 void Mapping::close() {
     Mapping closing = take();
+    if (std::exchange(closing.leased_, std::nullopt)) {
+        release_lease(closing); // while its page is still mapped
+    }
     // munmap() of populated memory takes a while: tens of ms per GiB.
     run_blocking([&] { closing.region_.reset(); });
 }

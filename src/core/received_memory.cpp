@@ -1,8 +1,10 @@
 #include "files.hpp"
 
+#include <memshare/page.hpp>
 #include <memshare/parked_segments.hpp>
 #include <memshare/received_memory.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -10,16 +12,22 @@ namespace memshare {
 
 Mapping map_offered(const descriptor_offer& offer, const file_identity& identity,
                     std::size_t length) {
-    std::optional<Mapping> mapping = unpark_segment(identity, length);
-    if (mapping) {
-        release_offer(offer); // its courier may drop its copy
-    } else {
-        mapping = Mapping::from_shared_memory(
-            take_descriptor(offer, identity, length), length, false,
-            "memfd of process " + std::to_string(offer.pid));
+    if (length < 2 * page_size() || length % page_size() != 0) {
+        throw std::invalid_argument(
+            "a shared array's handle is damaged: its memory cannot be " +
+            std::to_string(length) + " bytes long");
     }
-    mapping->park_when_dropped(identity);
-    return *std::move(mapping);
+    // Either way the mapping keeps the lease the handle carried.
+    if (std::optional<kept_segment> kept = unpark_segment(identity, length)) {
+        release_offer(offer); // its courier may drop its copy
+        kept->mapping.lease_until_dropped(identity, kept->own);
+        return std::move(kept->mapping);
+    }
+    Mapping mapping = Mapping::from_shared_memory(
+        take_descriptor(offer, identity, length), length, false,
+        "memfd of process " + std::to_string(offer.pid));
+    mapping.lease_until_dropped(identity, false);
+    return mapping;
 }
 
 Mapping map_shared_memory(unique_fd fd, std::size_t length, bool readonly) {

@@ -54,7 +54,7 @@ public:
     Mapping& operator=(Mapping&&) noexcept = default;
     Mapping(const Mapping&) = delete;
     Mapping& operator=(const Mapping&) = delete;
-    // Unmaps, or parks the memory if park_when_dropped() asked for it.
+    // Unmaps, or gives array memory back (see lease_until_dropped()).
     ~Mapping();
 
     // mmap.mmap(fileno, length, flags, prot, access, offset, trackfd=...),
@@ -102,11 +102,14 @@ public:
     // The tracked descriptor, or -1.
     [[nodiscard]] int fileno() const;
     [[nodiscard]] int exports() const noexcept { return exports_; }
-    // Memory received from another process: once dropped while still
-    // mapped (not closed), it waits a moment among the parked segments (see
-    // parked_segments.hpp) instead of being unmapped at once.
-    void park_when_dropped(const file_identity& identity) noexcept {
-        parking_ = identity;
+    // Array memory (array_memory.hpp) that this process holds a lease on:
+    // once dropped, or closed, the lease goes back, and memory dropped while
+    // still mapped waits to be used again instead of being unmapped at once:
+    // among the recycled segments if this process made it (`own`), else
+    // among the parked ones (parked_segments.hpp).
+    void lease_until_dropped(const file_identity& identity, bool own) noexcept {
+        leased_ = identity;
+        own_ = own;
     }
 
     // -- the file-like interface of mmap.mmap ----------------------------------
@@ -208,9 +211,10 @@ private:
     std::size_t pos_ = 0;
     int flags_ = 0;
     access_mode access_ = access_mode::default_access;
-    int exports_ = 0;                      // buffer exports and pins
-    int writable_exports_ = 0;             // those that may write
-    std::optional<file_identity> parking_; // set by park_when_dropped()
+    int exports_ = 0;                     // buffer exports and pins
+    int writable_exports_ = 0;            // those that may write
+    std::optional<file_identity> leased_; // set by lease_until_dropped()
+    bool own_ = false;                    // made by this process
 };
 
 class Mapping::Pin {

@@ -13,7 +13,8 @@ namespace memshare {
 // The first `length` bytes of the memory `identity` that `offer` sends,
 // mapped shared and read-write: taken back from the parked segments if this
 // process has it there, else through the offered descriptor, which the
-// mapping keeps.  Parked again once dropped (see parked_segments.hpp).
+// mapping keeps, with the lease the handle carried (array_memory.hpp).
+// Parked again once dropped (see parked_segments.hpp).
 [[nodiscard]] Mapping map_offered(const descriptor_offer& offer,
                                   const file_identity& identity, std::size_t length);
 

@@ -1,0 +1,64 @@
+"""``python -m memshare bench``: memshare against what users would pick
+instead, side by side in one run on one machine.
+
+Each case module has ``run(quick) -> list[Comparison]``; the cases run one
+after another, and within a case the contenders run interleaved, several
+times each, so that a slow moment of the machine falls on all of them.  The
+table gives medians and memshare's over each alternative's (below 1,
+memshare is faster or smaller).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["Comparison", "against", "interleaved", "median_times"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row: memshare and one alternative on one case."""
+
+    case: str
+    alternative: str
+    theirs: float
+    ours: float
+    unit: str  # "s" for times; "x array" for memory over the array's size
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.theirs
+
+
+def interleaved(
+    contenders: Mapping[str, Callable[[], object]], repeat: int
+) -> dict[str, list[float]]:
+    """Seconds each contender takes, `repeat` times, in turns that alternate
+    which goes first."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for _ in range(repeat):
+        for name in names:
+            start = time.perf_counter()
+            contenders[name]()
+            times[name].append(time.perf_counter() - start)
+        names.reverse()
+    return times
+
+
+def median_times(times: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(runs) for name, runs in times.items()}
+
+
+def against(
+    case: str, medians: dict[str, float], ours: str, unit: str = "s"
+) -> list[Comparison]:
+    """memshare's median (`ours`) against each other contender's."""
+    return [
+        Comparison(case, name, median, medians[ours], unit)
+        for name, median in medians.items()
+        if name != ours
+    ]
