@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from support import smaps_entry
 
 import memshare as ms
 
@@ -232,6 +233,17 @@ def test_backing_and_is_shared() -> None:
     assert not ms.is_shared(np.zeros(3))
     assert not ms.is_shared([1, 2])
     assert ms.backing(np.zeros(3)) is None
+
+
+def test_populate_faults_an_arrays_pages_in_at_once() -> None:
+    a = ms.zeros(1 << 18)  # 2 MiB, no page touched yet
+    before = smaps_entry(a.ctypes.data)["Rss"]
+    ms.populate(a[1000:])
+    after = smaps_entry(a.ctypes.data)["Rss"]
+    assert after - before >= (a.nbytes - 8000) // 1024 - 4  # kiB
+    ms.populate(a, write=True)
+    with pytest.raises(ValueError, match="memory that memshare shares"):
+        ms.populate(np.zeros(4))
 
 
 def test_the_memory_goes_with_the_last_view() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "is_shared",
     "ones",
     "ones_like",
+    "populate",
     "unlink",
     "zeros",
     "zeros_like",
@@ -333,6 +334,23 @@ def unlink(name: Name) -> None:
     """Remove the named array ``name``; processes using it keep it until
     they let go."""
     _core.shm_unlink(_encode(name))
+
+
+def populate(a: Array, write: bool = False) -> None:
+    """Fault every page of the shared array ``a`` in now, in one system call
+    (``MADV_POPULATE_READ``, or ``MADV_POPULATE_WRITE`` with ``write=True``)
+    instead of one page fault per page at first touch: for a worker about
+    to read all of an array it just received.  ``ValueError`` if ``a`` is
+    not in memory memshare shares."""
+    low, high = _registry.bounds(a)
+    found = _registry.find_range(low, high)
+    if found is None:
+        raise ValueError(
+            "populate() takes an array in memory that memshare shares; this one is not"
+        )
+    entry, mapping = found
+    if high > low:
+        mapping.populate(write, low - entry.start, high - low)
 
 
 def is_shared(a: object) -> bool:

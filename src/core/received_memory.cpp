@@ -1,5 +1,3 @@
-#include "files.hpp"
-
 #include <memshare/page.hpp>
 #include <memshare/parked_segments.hpp>
 #include <memshare/received_memory.hpp>
@@ -28,12 +26,6 @@ Mapping map_offered(const descriptor_offer& offer, const file_identity& identity
         "memfd of process " + std::to_string(offer.pid));
     mapping.lease_until_dropped(identity, false);
     return mapping;
-}
-
-Mapping map_shared_memory(unique_fd fd, std::size_t length, bool readonly) {
-    const std::string target = "descriptor " + std::to_string(fd.get());
-    detail::check_size(detail::stat_of(fd.get(), target), length, target);
-    return Mapping::from_shared_memory(std::move(fd), length, readonly, target);
 }
 
 } // namespace memshare

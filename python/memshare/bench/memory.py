@@ -3,8 +3,10 @@ whole array: pickled, each worker has a copy; shared, one copy serves all.
 
 Measured as the growth of the process tree's PSS (each page divided among
 the processes that map it) from before the array was sent, over the
-array's size.  The pickled case uses at most 512 MiB, so that nine copies
-fit in memory; its ratio does not depend on the size.
+array's size.  Pickled, that is the parent's copy, each worker's, and the
+last pickled payload, which multiprocessing's feeder thread keeps until the
+next; the pickled case uses at most 512 MiB, so that they fit in memory (the
+ratio does not depend on the size).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def growth(
 ) -> float:
     """The tree's PSS while every worker holds the array `make()` returns,
     less before it was made, over the array's bytes."""
+    # Workers keep received memory mapped for a second after a task, and
+    # free a pickled copy just after answering: let that pass.
+    time.sleep(1.5)
     ms.release_unused()  # memory kept for reuse would hide the array's
     before = ms.memory_report().pss
     array = make()
@@ -65,7 +70,6 @@ def run(quick: bool) -> list[Comparison]:
     with ProcessPoolExecutor(workers, mp_context=context) as executor:
         list(executor.map(pid_after_a_moment, range(2 * workers)))
         ours = growth(executor, workers, lambda: ms.ones(size // 8))
-        ms.release_unused()
         pickled = min(size, 512 << 20)
         theirs = growth(executor, workers, lambda: np.ones(pickled // 8))
     case = f"memory of 1 parent + {workers} workers reading {size >> 20} MiB"

@@ -16,11 +16,12 @@ import numpy as np
 from .. import __version__
 from .._core import format_bytes
 from ..system_info import info
-from . import Comparison, allocation, files, handoff, memory, sync
+from . import Comparison, allocation, files, first_touch, handoff, memory, sync
 
 CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "allocation": allocation.run,
     "handoff": handoff.run,
+    "first-touch": first_touch.run,
     "memory": memory.run,
     "files": files.run,
     "sync": sync.run,

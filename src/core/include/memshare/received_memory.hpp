@@ -4,7 +4,6 @@
 #include <memshare/courier.hpp>
 #include <memshare/file_identity.hpp>
 #include <memshare/mapping.hpp>
-#include <memshare/unique_fd.hpp>
 
 #include <cstddef>
 
@@ -17,10 +16,5 @@ namespace memshare {
 // Parked again once dropped (see parked_segments.hpp).
 [[nodiscard]] Mapping map_offered(const descriptor_offer& offer,
                                   const file_identity& identity, std::size_t length);
-
-// The first `length` bytes of shared memory `fd`, mapped shared and kept
-// with the mapping; refused if the memory is smaller (a damaged handle).
-[[nodiscard]] Mapping map_shared_memory(unique_fd fd, std::size_t length,
-                                        bool readonly);
 
 } // namespace memshare
