@@ -45,7 +45,7 @@ def with_mmap(path: Path) -> float:
 
 
 def run(quick: bool) -> list[Comparison]:
-    size, repeat = (256 << 20, 3) if quick else (1 << 30, 5)
+    size, repeat = (256 << 20, 9) if quick else (1 << 30, 21)
     with tempfile.TemporaryDirectory(prefix="memshare-bench-") as directory:
         path = Path(directory) / "data.f64"
         np.ones(size // 8).tofile(path)

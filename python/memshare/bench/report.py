@@ -89,7 +89,8 @@ def run(names: list[str], quick: bool, as_json: bool, out: TextIO) -> int:
         print(
             f"memshare {about['memshare']} on {about['cpus']} x {about['cpu']}, "
             f"{about['memory']}, Linux {about['kernel']}, "
-            f"Python {about['python']}, NumPy {about['numpy']}"
+            f"Python {about['python']}, NumPy {about['numpy']}, shmem huge pages "
+            f"{about['shmem_hugepages']}"
             + (" (--quick: smaller sizes, fewer runs)" if quick else ""),
             file=out,
         )
