@@ -26,11 +26,15 @@ def _chosen(path: Path) -> str:
 
 
 def _free_huge_pages(size: int) -> int:
-    path = Path(f"/sys/kernel/mm/hugepages/hugepages-{size >> 10}kB/free_hugepages")
+    """Huge pages a new mapping can still get: free, less those reserved by
+    mappings not yet touched."""
+    entry = Path(f"/sys/kernel/mm/hugepages/hugepages-{size >> 10}kB")
     try:
-        return int(path.read_text())
+        free = int((entry / "free_hugepages").read_text())
+        reserved = int((entry / "resv_hugepages").read_text())
     except (OSError, ValueError):
         return 0
+    return max(free - reserved, 0)
 
 
 def _limit(which: int) -> int | None:
@@ -44,7 +48,7 @@ class SystemInfo:
 
     page_size: int
     huge_page_sizes: tuple[int, ...]
-    free_huge_pages: dict[int, int]  # by huge page size
+    free_huge_pages: dict[int, int]  # by huge page size, not reserved
     transparent_hugepages: str  # for anonymous memory: always, madvise, never
     shmem_hugepages: str  # for shared memory: always, within_size, advise, never
     memory: int  # physical memory

@@ -53,10 +53,16 @@ std::size_t default_huge_page_size() {
 }
 
 std::size_t free_huge_pages(std::size_t size) {
-    std::ifstream file(hugepages_entry(size) + "/free_hugepages");
-    std::size_t count = 0;
-    file >> count;
-    return count;
+    const auto read = [&](const char* name) {
+        std::ifstream file(hugepages_entry(size) + name);
+        std::size_t count = 0;
+        file >> count;
+        return count;
+    };
+    // Free pages include those reserved by mappings not yet touched.
+    const std::size_t free = read("/free_hugepages");
+    const std::size_t reserved = read("/resv_hugepages");
+    return free > reserved ? free - reserved : 0;
 }
 
 std::string format_bytes(std::size_t bytes) {

@@ -34,7 +34,9 @@ namespace memshare {
 [[nodiscard]] std::size_t array_memory_length(std::size_t bytes) noexcept;
 
 // Memory for an array of `bytes` bytes, leased by this process: recycled if
-// a segment of this process fits (zeroed if `zero`), else a new memfd.
+// a segment of this process fits (zeroed if `zero`), else a new memfd; of
+// huge pages from the pool the administrator reserved, for arrays of a huge
+// page or more, while the pool has enough free.
 [[nodiscard]] Mapping new_array_memory(std::size_t bytes, bool zero);
 
 // The lease count at the end of array memory `mapping`.

@@ -26,7 +26,8 @@ namespace memshare {
 // The default huge page size (Hugepagesize in /proc/meminfo), or 0.
 [[nodiscard]] std::size_t default_huge_page_size();
 
-// Free huge pages of `size` bytes, or 0 when the size is not offered.
+// Huge pages of `size` bytes that a new mapping can still get (free and not
+// reserved by another mapping), or 0 when the size is not offered.
 [[nodiscard]] std::size_t free_huge_pages(std::size_t size);
 
 // "4 KiB", "2 MiB", "1.5 GiB": sizes as people read them in messages.
