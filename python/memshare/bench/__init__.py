@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["Comparison", "against", "interleaved", "median_times"]
@@ -54,11 +54,19 @@ def median_times(times: dict[str, list[float]]) -> dict[str, float]:
 
 
 def against(
-    case: str, medians: dict[str, float], ours: str, unit: str = "s"
+    case: str,
+    medians: dict[str, float],
+    ours: str,
+    alternatives: Iterable[str] | None = None,
+    unit: str = "s",
 ) -> list[Comparison]:
-    """memshare's median (`ours`) against each other contender's."""
+    """memshare's median (`ours`) against each of `alternatives` (every
+    other contender if None)."""
+    names = (
+        [name for name in medians if name != ours]
+        if alternatives is None
+        else alternatives
+    )
     return [
-        Comparison(case, name, median, medians[ours], unit)
-        for name, median in medians.items()
-        if name != ours
+        Comparison(case, name, medians[name], medians[ours], unit) for name in names
     ]

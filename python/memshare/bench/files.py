@@ -59,7 +59,7 @@ def run(quick: bool) -> list[Comparison]:
         }
         medians = median_times(interleaved(contenders, repeat))
     case = f"read a {size >> 20} MiB file"
-    rows = against(case, medians, "ms.map_file")
-    rows = [r for r in rows if r.alternative != "ms.map_file(populate=True)"]
-    populated = against(case + ", populated", medians, "ms.map_file(populate=True)")
-    return rows + [r for r in populated if r.alternative == "numpy.memmap"]
+    others = ["numpy.memmap", "numpy.fromfile", "mmap.mmap"]
+    return against(case, medians, "ms.map_file", others) + against(
+        case + ", populated", medians, "ms.map_file(populate=True)", ["numpy.memmap"]
+    )

@@ -10,7 +10,6 @@ Every run sends memory the worker has never mapped.
 from __future__ import annotations
 
 import multiprocessing
-import statistics
 import time
 from collections.abc import Callable
 from multiprocessing.pool import Pool
@@ -21,7 +20,7 @@ import numpy as np
 
 import memshare as ms
 
-from . import Comparison, against
+from . import Comparison, against, median_times
 
 
 def total(array: np.ndarray[Any, Any], populate: bool) -> float:
@@ -74,9 +73,9 @@ def run(quick: bool) -> list[Comparison]:
                 times[name].append(timed(pool, total, (array, populate)))
                 del array
                 ms.release_unused()  # the next array is new memory
-    medians = {name: statistics.median(runs) for name, runs in times.items()}
+    medians = median_times(times)
     case = f"a worker reads all of a {size >> 20} MiB array it received"
-    rows = against(case, medians, "memshare")
-    rows = [r for r in rows if r.alternative != "memshare, ms.populate() first"]
-    populated = against(case + ", populated", medians, "memshare, ms.populate() first")
-    return rows + [r for r in populated if r.alternative != "memshare"]
+    stdlib = ["stdlib SharedMemory by name"]
+    return against(case, medians, "memshare", stdlib) + against(
+        case + ", populated", medians, "memshare, ms.populate() first", stdlib
+    )

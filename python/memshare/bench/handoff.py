@@ -10,7 +10,6 @@ the same obvious code as pickling.
 from __future__ import annotations
 
 import multiprocessing
-import statistics
 import time
 from collections.abc import Callable
 from multiprocessing.pool import Pool
@@ -22,7 +21,7 @@ import numpy as np
 
 import memshare as ms
 
-from . import Comparison
+from . import Comparison, against, median_times
 
 Work = tuple[Callable[..., float], tuple[Any, ...]]
 
@@ -81,20 +80,12 @@ def run(quick: bool, method: str = "spawn") -> list[Comparison]:
         del by_name
         block.close()
         block.unlink()
-    medians = {name: statistics.median(runs) for name, runs in times.items()}
+    medians = median_times(times)
     case = f"hand a {size >> 20} MiB array to a worker ({method})"
-    rows = [
-        Comparison(case, name, median, medians["memshare"], "s")
-        for name, median in medians.items()
-        if name != "memshare"
-    ]
-    sizes = {name: pickled_bytes(work[1]) for name, work in works.items()}
-    rows += [
-        Comparison("bytes pickled for it", name, sizes[name], sizes["memshare"], "B")
-        for name in works
-        if name != "memshare"
-    ]
-    return rows
+    sizes = {name: float(pickled_bytes(work[1])) for name, work in works.items()}
+    return against(case, medians, "memshare") + against(
+        "bytes pickled for it", sizes, "memshare", unit="B"
+    )
 
 
 def time_hand_offs(

@@ -51,7 +51,8 @@ def growth(
     tasks = []
     for _ in range(workers):  # one at a time: one pickled copy in flight
         tasks.append(executor.submit(hold, array, touched, release))
-        touched.acquire(timeout=TIMEOUT)
+        if not touched.acquire(timeout=TIMEOUT):
+            raise RuntimeError("a worker did not read the array in time")
     during = ms.memory_report().pss
     release.set()
     for task in tasks:
