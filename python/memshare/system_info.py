@@ -25,18 +25,6 @@ def _chosen(path: Path) -> str:
     return text[start + 1 : end] if 0 <= start < end else text.strip()
 
 
-def _free_huge_pages(size: int) -> int:
-    """Huge pages a new mapping can still get: free, less those reserved by
-    mappings not yet touched."""
-    entry = Path(f"/sys/kernel/mm/hugepages/hugepages-{size >> 10}kB")
-    try:
-        free = int((entry / "free_hugepages").read_text())
-        reserved = int((entry / "resv_hugepages").read_text())
-    except (OSError, ValueError):
-        return 0
-    return max(free - reserved, 0)
-
-
 def _limit(which: int) -> int | None:
     soft = resource.getrlimit(which)[0]
     return None if soft == resource.RLIM_INFINITY else soft
@@ -110,7 +98,7 @@ def info() -> SystemInfo:
     return SystemInfo(
         page_size=_core.PAGESIZE,
         huge_page_sizes=sizes,
-        free_huge_pages={s: _free_huge_pages(s) for s in sizes},
+        free_huge_pages={s: _core.free_huge_pages(s) for s in sizes},
         transparent_hugepages=_chosen(THP / "enabled"),
         shmem_hugepages=_chosen(THP / "shmem_enabled"),
         memory=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"),

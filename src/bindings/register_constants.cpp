@@ -27,6 +27,9 @@ void register_constants(py::module_& m) {
           "The huge page sizes the kernel offers, in bytes, ascending.");
     m.def("default_huge_page_size", &default_huge_page_size,
           "The default huge page size in bytes, or 0.");
+    m.def("free_huge_pages", &free_huge_pages, py::arg("size"),
+          "Huge pages of `size` bytes that a new mapping can still get (free and "
+          "not reserved by another mapping), or 0 when the size is not offered.");
     m.def("format_bytes", &format_bytes, py::arg("size"),
           "A size as people read it: '4 KiB', '1.5 GiB'.");
 }
