@@ -14,7 +14,7 @@ and synchronization that lives next to them (:class:`Lock`, :class:`RLock`,
 
 from importlib.metadata import version as _version
 
-from . import atomics, conditions, constants, locks, pickling, waits
+from . import atomics, conditions, constants, locks, pickling, queues, waits
 from ._core import default_huge_page_size, huge_page_sizes
 from .array import (
     Backing,
@@ -42,6 +42,7 @@ from .mapping import Mapping, map_anonymous, map_file
 from .maps import MapEntry, maps
 from .memory_report import MemoryReport, ProcessMemory, memory_report
 from .posix_ipc import MessageQueue, NamedSemaphore
+from .queues import Queue
 from .recycling import release_unused
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
@@ -56,6 +57,7 @@ locks.register()
 waits.register()
 atomics.register()
 conditions.register()
+queues.register()
 
 __all__ = [
     "ATOMIC_SIZE",
@@ -78,6 +80,7 @@ __all__ = [
     "NamedSemaphore",
     "OwnerDiedError",
     "ProcessMemory",
+    "Queue",
     "RLock",
     "Segment",
     "Semaphore",
