@@ -273,10 +273,10 @@ def _encode(obj: object, room: int) -> tuple[memoryview | bytes, int]:
     return data, len(data) | flags
 
 
-def _decode(data: bytes, flags: int) -> Any:
+def _decode(data: bytes | memoryview, flags: int) -> Any:
     if flags & SPILLED:
         spill, flags = ForkingPickler.loads(data)
-        data = spill.tobytes()
+        data = memoryview(spill)  # read where it lies: no copy
     if not flags & OUT_OF_BAND:
         return ForkingPickler.loads(data)
     pickled, carried, sizes = ForkingPickler.loads(data)

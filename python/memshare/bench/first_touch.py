@@ -21,21 +21,13 @@ import numpy as np
 import memshare as ms
 
 from . import Comparison, against, median_times
+from .handoff import on_block
 
 
-def total(array: np.ndarray[Any, Any], populate: bool) -> float:
+def total(array: np.ndarray[Any, Any], populate: bool = False) -> float:
     if populate:
         ms.populate(array)
     return float(array.sum())
-
-
-def total_by_name(name: str, count: int) -> float:
-    block = SharedMemory(name=name)
-    array: np.ndarray[Any, Any] = np.ndarray(count, np.float64, buffer=block.buf)
-    result = float(array.sum())
-    del array
-    block.close()
-    return result
 
 
 def timed(
@@ -61,7 +53,7 @@ def run(quick: bool) -> list[Comparison]:
             block = SharedMemory(create=True, size=size)
             np.ndarray(count, np.float64, buffer=block.buf)[:] = 1.0
             times["stdlib SharedMemory by name"].append(
-                timed(pool, total_by_name, (block.name, count))
+                timed(pool, on_block, (total, block.name, (count,), "<f8"))
             )
             block.close()
             block.unlink()

@@ -31,15 +31,28 @@ def ends(array: np.ndarray[Any, Any]) -> float:
 
 
 def ends_by_name(name: str, shape: tuple[int, ...], dtype: str) -> float:
+    # What the hand-written pattern sends: the name, the shape, the dtype.
+    return on_block(ends, name, shape, dtype)
+
+
+def on_block(
+    work: Callable[[np.ndarray[Any, Any]], float],
+    name: str,
+    shape: tuple[int, ...],
+    dtype: str,
+) -> float:
+    """`work` on the array in the standard library's block `name`, attached
+    for it and detached after: the hand-written pattern."""
     # Attaching registers the block with the resource tracker as if this
     # worker owned it (CPython gh-82300); harmless here only because pool
     # workers share the parent's tracker, which keeps a set of names.
     block = SharedMemory(name=name)
     array: np.ndarray[Any, Any] = np.ndarray(shape, dtype, buffer=block.buf)
-    result = ends(array)
-    del array
-    block.close()
-    return result
+    try:
+        return work(array)
+    finally:
+        del array
+        block.close()
 
 
 def pickled_bytes(arguments: tuple[Any, ...]) -> int:
