@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
 import numpy as np
 
@@ -57,3 +58,10 @@ def crash_holding(lock: ms.Lock) -> None:
     """Take `lock` and die holding it, as a crashed process would."""
     lock.acquire()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def echo(requests: Any, replies: Any) -> None:
+    """Put every item got from `requests` (any queue) into `replies`, until
+    a None."""
+    while (item := requests.get()) is not None:
+        replies.put(item)

@@ -8,6 +8,7 @@ import os
 import pickle
 import queue
 import signal
+import threading
 import time
 from typing import Any
 
@@ -42,8 +43,9 @@ def test_fifo_bounds_and_timeouts_as_multiprocessing_queue() -> None:
     with pytest.raises(TypeError, match="timeout must be a number"):
         q.get(timeout="1")
     q.close()
-    with pytest.raises(ValueError, match="closed"):
-        q.put(1)
+    for closed in (lambda: q.put(1), q.get, q.get_many, lambda: q.put_many([1])):
+        with pytest.raises(ValueError, match="closed"):
+            closed()
     q.join_thread()
     q.cancel_join_thread()
 
@@ -86,6 +88,143 @@ def test_arrays_come_out_whole_and_large_ones_in_shared_memory() -> None:
     assert back["fortran"].flags.f_contiguous
     back["big"][0, 0] = -1.0  # writable, and the sender's array is untouched
     assert big[0, 0] != -1.0
+
+
+def test_small_arrays_come_out_writable_as_from_multiprocessing() -> None:
+    q = ms.Queue()
+    items = [np.arange(10), np.zeros((3, 4), np.float32), np.array(2.5), np.arange(0)]
+    q.put(items)
+    back = q.get()
+    for got, sent in zip(back, items, strict=True):
+        np.testing.assert_array_equal(got, sent)
+        assert (got.dtype, got.shape) == (sent.dtype, sent.shape)
+        assert got.flags.writeable
+    back[0][0] = 99  # its own memory: the sender's array is untouched
+    assert items[0][0] == 0
+
+
+def test_an_item_that_fails_to_pickle_leaves_the_queue_working() -> None:
+    q = ms.Queue()
+    with pytest.raises((TypeError, pickle.PicklingError)):
+        q.put({"lock": threading.Lock()})
+    q.put([1, 2, [3]])
+    assert q.get() == [1, 2, [3]]
+    assert q.empty()
+
+
+def test_threads_of_one_process_share_a_queue() -> None:
+    q = ms.Queue(maxsize=100)
+
+    def produce_in(thread: int) -> None:
+        for seq in range(2000):
+            q.put((thread, seq, [seq] * (seq % 5)))
+
+    threads = [threading.Thread(target=produce_in, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    got = [q.get(timeout=TIMEOUT) for _ in range(8000)]
+    for thread in threads:
+        thread.join()
+    assert sorted((t, seq) for t, seq, _ in got) == [
+        (t, seq) for t in range(4) for seq in range(2000)
+    ]
+    assert all(rest == [seq] * (seq % 5) for _, seq, rest in got)
+
+
+def test_put_many_and_get_many() -> None:
+    q = ms.Queue(maxsize=10)
+    q.put_many(range(5))
+    q.put_many(iter(["a", "b"]))
+    assert q.qsize() == 7
+    assert q.get_many(3) == [0, 1, 2]
+    assert q.get_many() == [3, 4, "a", "b"]
+    with pytest.raises(queue.Empty):
+        q.get_many(block=False)
+    start = time.monotonic()
+    with pytest.raises(queue.Empty):
+        q.get_many(timeout=0.1)
+    assert time.monotonic() - start >= 0.09
+    with pytest.raises(ValueError, match="max_items"):
+        q.get_many(0)
+    # All or none when the batch fits the queue: none of 11 (maxsize 10).
+    q.put_many(range(8))
+    with pytest.raises(queue.Full, match="0 of the 3 items"):
+        q.put_many(["x", "y", "z"], block=False)
+    assert q.qsize() == 8
+
+
+def test_a_batch_larger_than_the_ring_goes_in_parts() -> None:
+    q = ms.Queue(capacity_bytes=1024)
+    items = [bytes([i]) * 100 for i in range(100)]  # ten times the ring
+    got: list[bytes] = []
+    taker = threading.Thread(
+        target=lambda: got.extend(q.get(timeout=TIMEOUT) for _ in items)
+    )
+    taker.start()
+    q.put_many(items, timeout=TIMEOUT)
+    taker.join()
+    assert got == items
+    with pytest.raises(queue.Full, match="of the 100 items were put"):
+        q.put_many(items, timeout=0.1)  # nobody takes: only the first part goes
+    assert 0 < q.qsize() < 100
+
+
+def test_simple_queue_has_multiprocessing_simple_queues_interface() -> None:
+    q = ms.SimpleQueue(capacity_bytes=4096)
+    assert q.empty()
+    q.put({"a": np.arange(3)})
+    assert not q.empty()
+    np.testing.assert_array_equal(q.get()["a"], np.arange(3))
+    replies = ms.SimpleQueue()
+    worker = multiprocessing.get_context("spawn").Process(
+        target=answer, args=(q, replies)
+    )
+    worker.start()
+    q.put("there and back")
+    q.put(None)
+    assert replies.get() == "there and back"
+    worker.join(TIMEOUT)
+    q.close()
+    with pytest.raises(ValueError, match="closed"):
+        q.put(1)
+
+
+def work_through(tasks: ms.JoinableQueue, done: Any) -> None:
+    while (item := tasks.get()) is not None:
+        time.sleep(0.01)
+        done.put(item)
+        tasks.task_done()
+    tasks.task_done()
+
+
+def test_joinable_queue_join_waits_for_every_task_done() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    tasks, done = ms.JoinableQueue(), ms.Queue()
+    workers = [ctx.Process(target=work_through, args=(tasks, done)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    tasks.put_many(range(20))
+    tasks.join()  # returns only once all 20 are done
+    assert sorted(done.get_many()) == list(range(20))
+    tasks.put_many([None, None])
+    tasks.join()
+    for worker in workers:
+        worker.join(TIMEOUT)
+        assert worker.exitcode == 0
+    with pytest.raises(ValueError, match="too many times"):
+        tasks.task_done()
+
+
+def test_a_put_that_fails_is_not_a_task_to_join() -> None:
+    tasks = ms.JoinableQueue(maxsize=1)
+    tasks.put("only")
+    with pytest.raises(queue.Full):
+        tasks.put("no room", timeout=0.05)
+    with pytest.raises(queue.Full):
+        tasks.put_many(["a", "b"], block=False)
+    tasks.get()
+    tasks.task_done()
+    tasks.join()  # would wait for ever if the failed puts were counted
 
 
 def test_a_shared_array_goes_as_a_handle() -> None:
@@ -159,22 +298,67 @@ def test_queues_travel_to_processes_under_every_start_method(method: str) -> Non
     assert worker.exitcode == 0
 
 
-def die_holding_the_ring(q: ms.Queue) -> None:
-    q._lock.acquire()  # as if killed in the middle of a put or get
-    os.kill(os.getpid(), signal.SIGKILL)
+def put_large(q: ms.Queue, size: int) -> None:
+    for i in range(1, 1_000_000):
+        q.put(bytes([i % 256]) * size)
 
 
-def test_a_process_killed_inside_a_put_or_get_stops_nobody() -> None:
-    q = ms.Queue()
-    q.put("before")
-    ctx = multiprocessing.get_context("spawn")
-    victim = ctx.Process(target=die_holding_the_ring, args=(q,))
+def get_large(q: ms.Queue) -> None:
+    while True:
+        q.get()
+
+
+def kill_while_copying(
+    q: ms.Queue, victim: multiprocessing.process.BaseProcess
+) -> None:
+    """Kills `victim` while it holds the ring's lock: in the middle of the
+    copy of a record."""
     victim.start()
+    deadline = time.monotonic() + TIMEOUT
+    while not q._core.locked:
+        assert time.monotonic() < deadline, "the victim never copied"
+    assert victim.pid is not None
+    os.kill(victim.pid, signal.SIGKILL)
     victim.join(TIMEOUT)
     assert victim.exitcode == -signal.SIGKILL
-    assert q.get(timeout=TIMEOUT) == "before"  # no OwnerDiedError, nothing lost
-    q.put("after")
-    assert q.get(timeout=TIMEOUT) == "after"
+
+
+def whole(item: bytes) -> int:
+    """The byte `item` repeats, checked to be the same throughout."""
+    values = np.frombuffer(item, np.uint8)
+    assert values.min() == values.max()
+    return int(values[0])
+
+
+LARGE = 64 << 20  # bytes: each record takes tens of milliseconds to copy
+
+
+def test_a_producer_killed_while_putting_loses_only_its_item() -> None:
+    q = ms.Queue(capacity_bytes=3 * LARGE)
+    ctx = multiprocessing.get_context("spawn")
+    kill_while_copying(q, ctx.Process(target=put_large, args=(q, LARGE)))
+    # What it had put before comes out whole; the record it was copying is
+    # not there, and the ring takes more.
+    got = [whole(q.get(timeout=TIMEOUT)) for _ in range(q.qsize())]
+    assert got == list(range(1, len(got) + 1))
+    q.put(b"after")
+    assert q.get(timeout=TIMEOUT) == b"after"
+    assert q.empty()
+
+
+def test_a_consumer_killed_while_getting_loses_at_most_its_item() -> None:
+    q = ms.Queue(capacity_bytes=3 * LARGE)
+    for i in range(1, 4):
+        q.put(bytes([i]) * (LARGE - 100), timeout=TIMEOUT)
+    ctx = multiprocessing.get_context("spawn")
+    kill_while_copying(q, ctx.Process(target=get_large, args=(q,)))
+    # Killed before its take was committed (by far the likelier), it took
+    # nothing; the rest come out whole, in order.
+    got = [whole(q.get(timeout=TIMEOUT)) for _ in range(q.qsize())]
+    assert 1 <= len(got) <= 3
+    assert got == list(range(4 - len(got), 4))
+    q.put(b"after")
+    assert q.get(timeout=TIMEOUT) == b"after"
 
 
 def test_a_consumer_killed_while_waiting_swallows_no_item() -> None:

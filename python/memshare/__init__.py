@@ -42,7 +42,7 @@ from .mapping import Mapping, map_anonymous, map_file
 from .maps import MapEntry, maps
 from .memory_report import MemoryReport, ProcessMemory, memory_report
 from .posix_ipc import MessageQueue, NamedSemaphore
-from .queues import Queue
+from .queues import JoinableQueue, Queue, SimpleQueue
 from .recycling import release_unused
 from .segments import Segment, clean_segments, segment, segments
 from .shareable_list import ShareableList
@@ -72,6 +72,7 @@ __all__ = [
     "BoundedSemaphore",
     "Condition",
     "Event",
+    "JoinableQueue",
     "Lock",
     "MapEntry",
     "Mapping",
@@ -86,6 +87,7 @@ __all__ = [
     "Semaphore",
     "ShareableList",
     "SharedMemory",
+    "SimpleQueue",
     "SystemInfo",
     "__version__",
     "add_seals",

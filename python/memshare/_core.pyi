@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedSemaphore', 'SyncLock', 'add_lease', 'add_seals', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'free_huge_pages', 'get_seals', 'handle_returned', 'huge_page_sizes', 'kept_segments', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'mq_unlink', 'new_array_memory', 'offer_array_memory', 'open_segment', 'receive_shared', 'recycling_budget', 'release_kept_segments', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedQueue', 'SharedSemaphore', 'SyncLock', 'add_lease', 'add_seals', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'free_huge_pages', 'get_seals', 'handle_returned', 'huge_page_sizes', 'kept_segments', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'mq_unlink', 'new_array_memory', 'offer_array_memory', 'open_segment', 'receive_shared', 'recycling_budget', 'release_kept_segments', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'shm_open', 'shm_unlink', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -430,6 +430,53 @@ class SharedCondition:
         ...
     @property
     def slots(self) -> int:
+        ...
+class SharedQueue:
+    """
+    The core of memshare.Queue: records of bytes, each with a byte of flags, through a ring in shared memory.
+    """
+    header_size: typing.ClassVar[int] = 192
+    record_header: typing.ClassVar[int] = 8
+    def __init__(self, cell: typing.Any, maxsize: typing.SupportsInt | typing.SupportsIndex, make: bool) -> None:
+        ...
+    def get(self, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> tuple[bytearray, int] | None:
+        """
+        The oldest record (payload, flags), or None if none came by the deadline.
+        """
+    def get_many(self, most: typing.SupportsInt | typing.SupportsIndex, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> list[tuple[bytearray, int]]:
+        """
+        Up to `most` of the oldest records; none if none came by the deadline.
+        """
+    def put(self, payload: typing_extensions.Buffer, flags: typing.SupportsInt | typing.SupportsIndex, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+        """
+        Puts one record: False if there was no room by the deadline.
+        """
+    def put_many(self, records: list[tuple[typing_extensions.Buffer, int]], block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> int:
+        """
+        Puts (payload, flags) records in order: how many by the deadline.
+        """
+    def qsize(self) -> int:
+        ...
+    @property
+    def capacity(self) -> int:
+        """
+        Bytes of the ring.
+        """
+    @property
+    def cell(self) -> typing.Any:
+        ...
+    @property
+    def largest(self) -> int:
+        """
+        The largest record the ring takes.
+        """
+    @property
+    def locked(self) -> bool:
+        """
+        Whether a process holds the ring's lock now (copying a record).
+        """
+    @property
+    def maxsize(self) -> int:
         ...
 class NamedSemaphoreCore:
     """

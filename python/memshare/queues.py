@@ -1,64 +1,55 @@
-"""``ms.Queue``: a queue in shared memory with multiprocessing.Queue's
-interface.
+"""``ms.Queue``, ``ms.SimpleQueue`` and ``ms.JoinableQueue``: queues in
+shared memory with the interfaces of multiprocessing's.
 
-Items are pickled by multiprocessing's pickler (protocol 5), so shared
-arrays inside them go as handles, and written into a ring of bytes in
-shared memory: one copy in, one copy out, no pipe and no feeder thread.  An
-item larger than the ring goes into shared memory of its own and only its
-handle into the ring, so no item is ever too large.
-
-One robust lock guards the ring; a put or get changes the ring's indices
-only after its copy is done, so a process killed in the middle of one
-leaves the ring as it was: the next to take the lock is told
-(OwnerDiedError), finds the ring consistent and goes on.
+Items are pickled (see ``queue_items``) and their records copied through a
+ring of bytes in shared memory, whose core (``shared_queue.hpp``) waits
+without the GIL, spinning briefly first: one copy in, one copy out, no
+pipe and no feeder thread.  A robust lock guards the ring and each put or
+take commits with one store, so a process killed in the middle of one
+stops nobody: a producer loses only the item it was putting, a consumer
+loses nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import itertools
-import pickle
 import queue
-import time
-from multiprocessing.reduction import ForkingPickler
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _core
 from ._placement import refuse_pickle, seconds, send_as_handles
-from .array import array as shared_array
-from .array import empty, is_shared, zeros
+from .array import zeros
+from .atomics import ATOMIC_SIZE, AtomicInt
 from .conditions import Condition, condition_size
 from .locks import LOCK_SIZE, Lock, OwnerDiedError
-from .pickling import reduce_ndarray
+from .queue_items import decode, encode, encode_many
 
-__all__ = ["Queue"]
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
-MAX_WAITERS = 256  # processes waiting to put, or to get, at once
-LENGTH = 8  # bytes of the length before each item in the ring
-# Length bits: the item is a handle to shared memory that holds it (it did
-# not fit the ring); the item is a pickle and the buffers it took out of band.
-SPILLED = 1 << 63
-OUT_OF_BAND = 1 << 62
-FLAGS = SPILLED | OUT_OF_BAND
-BIG = 64 << 10  # buffers of this many bytes in all go in shared memory
+    from .queue_items import Record
 
-# Where things lie in the queue's shared memory.
-_NOT_EMPTY = LOCK_SIZE
-_NOT_FULL = _NOT_EMPTY + condition_size(MAX_WAITERS)
-_STATE = _NOT_FULL + condition_size(MAX_WAITERS)  # head, tail, count, used
-_RING = _STATE + 64
+__all__ = ["JoinableQueue", "Queue", "SimpleQueue"]
+
+_HEADER: int = _core.SharedQueue.header_size
+_RECORD: int = _core.SharedQueue.record_header
+_WAITERS = 256  # processes in JoinableQueue.join() at once
 
 
 class Queue:
     """A FIFO queue in shared memory: :class:`multiprocessing.Queue`'s
     interface (``queue.Full`` and ``queue.Empty``, blocking for ever by
-    default), for any process it is sent to (as Process arguments, through
-    a Pool, another queue, ...; under fork, spawn and forkserver).
+    default), plus :meth:`put_many` and :meth:`get_many`, for any process
+    it is sent to (as Process arguments, through a Pool, another queue, ...;
+    under fork, spawn and forkserver).
 
     ``maxsize`` bounds the items (0: only the ring's size does);
     ``capacity_bytes`` is the size of the ring the pickled items wait in.
+    An item too large for the ring still goes, through shared memory of its
+    own; so do NumPy arrays of 64 KiB or more, received as views of it.
     """
 
     __module__ = "memshare"
@@ -66,147 +57,82 @@ class Queue:
     def __init__(self, maxsize: int = 0, *, capacity_bytes: int = 1 << 20) -> None:
         if maxsize < 0:
             raise ValueError(f"maxsize must not be negative, not {maxsize}")
-        if capacity_bytes < 4 * LENGTH:
+        if capacity_bytes < 4 * _RECORD:
             raise ValueError(
-                f"capacity_bytes must be at least 32, not {capacity_bytes}"
+                f"capacity_bytes must be at least {4 * _RECORD}, not {capacity_bytes}"
             )
-        memory = zeros(_RING + capacity_bytes, np.uint8)
-        lock = Lock(buffer=memory, offset=0)
-        self._setup(
-            memory,
-            lock,
-            Condition(lock, max_waiters=MAX_WAITERS, buffer=memory, offset=_NOT_EMPTY),
-            Condition(lock, max_waiters=MAX_WAITERS, buffer=memory, offset=_NOT_FULL),
-            maxsize,
-        )
+        memory = zeros(_HEADER + capacity_bytes, np.uint8)
+        self._setup(_core.SharedQueue(memory, maxsize, True))
 
-    def _setup(
-        self,
-        memory: np.ndarray[Any, Any],
-        lock: Lock,
-        not_empty: Condition,
-        not_full: Condition,
-        maxsize: int,
-    ) -> None:
-        self._memory = memory
-        self._lock = lock
-        self._not_empty = not_empty
-        self._not_full = not_full
-        self._maxsize = maxsize
-        self._state = memory[_STATE : _STATE + 32].view(np.int64)
-        self._ring = memory[_RING:]
+    def _setup(self, core: _core.SharedQueue) -> None:
+        self._core = core
+        self._largest = core.largest
         self._closed = False
 
     @classmethod
-    def _attach(cls, memory: np.ndarray[Any, Any], maxsize: int) -> Queue:
+    def _attach(cls, memory: np.ndarray[Any, Any]) -> Any:
         found = cls.__new__(cls)
-        lock = Lock.at(memory, 0)
-        found._setup(
-            memory,
-            lock,
-            Condition.at(memory, _NOT_EMPTY, lock),
-            Condition.at(memory, _NOT_FULL, lock),
-            maxsize,
-        )
+        found._setup(_core.SharedQueue(memory, 0, False))
         return found
 
     def __reduce__(self) -> Any:
-        return refuse_pickle("Queue")
+        return refuse_pickle(type(self).__name__)
 
     def __repr__(self) -> str:
-        return f"<memshare.Queue maxsize={self._maxsize} capacity={len(self._ring)}>"
-
-    # -- the ring, with the lock held -------------------------------------------
-
-    def _free(self) -> int:
-        return len(self._ring) - int(self._state[3])
-
-    def _copy_in(self, at: int, data: memoryview | bytes) -> int:
-        ring, size = self._ring, len(self._ring)
-        source = np.frombuffer(data, np.uint8)
-        first = min(len(source), size - at)
-        ring[at : at + first] = source[:first]
-        ring[: len(source) - first] = source[first:]
-        return (at + len(source)) % size
-
-    def _copy_out(self, at: int, count: int) -> tuple[bytes, int]:
-        ring, size = self._ring, len(self._ring)
-        first = min(count, size - at)
-        data = ring[at : at + first].tobytes() + ring[: count - first].tobytes()
-        return data, (at + count) % size
-
-    # -- waiting ----------------------------------------------------------------
-
-    def _take_lock(self, deadline: float | None, error: type[Exception]) -> None:
-        """Take the lock (nobody holds it longer than a copy, so even a
-        non-blocking call waits for it), or raise `error` at the deadline."""
-        left = _left(deadline)
-        try:
-            taken = self._lock.acquire(True, -1 if left is None else left)
-        except OwnerDiedError:
-            taken = True  # a process died in a put or get: the ring is as it was
-        if not taken:
-            raise error
-
-    def _wait(
-        self,
-        condition: Condition,
-        block: bool,
-        deadline: float | None,
-        error: type[Exception],
-    ) -> None:
-        left = _left(deadline)
-        if not block or (left is not None and left <= 0):
-            raise error
-        # Held again either way; if a process died in a put or get meanwhile,
-        # the ring is as it was.
-        with contextlib.suppress(OwnerDiedError):
-            condition.wait(left)
-
-    # -- the interface of multiprocessing.Queue ----------------------------------
+        return (
+            f"<memshare.{type(self).__name__} maxsize={self._core.maxsize} "
+            f"capacity_bytes={self._core.capacity} items={self.qsize()}>"
+        )
 
     def put(
         self, obj: object, block: bool = True, timeout: float | None = None
     ) -> None:
         """Put `obj` into the queue; with `block`, wait up to `timeout`
         seconds (None: for ever) for room, else raise ``queue.Full``."""
-        if self._closed:
-            raise ValueError(f"Queue {self!r} is closed")
-        data, length = _encode(obj, len(self._ring) - LENGTH)
-        need = LENGTH + len(data)
-        deadline = _deadline(block, timeout)
-        self._take_lock(deadline, queue.Full)
-        try:
-            while (
-                self._maxsize and self._state[2] >= self._maxsize
-            ) or self._free() < need:
-                self._wait(self._not_full, block, deadline, queue.Full)
-            tail = self._copy_in(int(self._state[1]), length.to_bytes(LENGTH, "little"))
-            self._state[1] = self._copy_in(tail, data)
-            self._state[3] += need
-            self._state[2] += 1
-            self._not_empty.notify()
-        finally:
-            self._lock.release()
+        self._check_open()
+        payload, flags = encode(obj, self._largest)
+        if not self._put_one(payload, flags, block, seconds(timeout)):
+            raise queue.Full
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Take the oldest item; with `block`, wait up to `timeout` seconds
         (None: for ever) for one, else raise ``queue.Empty``."""
-        deadline = _deadline(block, timeout)
-        self._take_lock(deadline, queue.Empty)
-        try:
-            while self._state[2] == 0:
-                self._wait(self._not_empty, block, deadline, queue.Empty)
-            header, head = self._copy_out(int(self._state[0]), LENGTH)
-            length = int.from_bytes(header, "little")
-            data, head = self._copy_out(head, length & ~FLAGS)
-            self._state[0] = head
-            self._state[3] -= LENGTH + (length & ~FLAGS)
-            self._state[2] -= 1
-            self._not_full.notify_all()  # each waiter checks whether it fits
-        finally:
-            self._lock.release()
-        return _decode(data, length & FLAGS)
+        self._check_open()
+        got = self._core.get(block, seconds(timeout))
+        if got is None:
+            raise queue.Empty
+        return decode(*got)
+
+    def put_many(
+        self, items: Iterable[object], block: bool = True, timeout: float | None = None
+    ) -> None:
+        """Put `items` in order, as one if they fit the queue together
+        (nobody's items come between them then), else as many at a time as
+        fit.  ``queue.Full`` if `timeout` passes first: it says how many
+        went in."""
+        self._check_open()
+        records = encode_many(list(items), self._largest)
+        done = self._put_records(records, block, seconds(timeout))
+        if done < len(records):
+            raise queue.Full(f"{done} of the {len(records)} items were put")
+
+    def get_many(
+        self,
+        max_items: int | None = None,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> list[Any]:
+        """Take the oldest items, all there are up to `max_items` (None: no
+        bound); with `block`, wait up to `timeout` seconds (None: for ever)
+        for at least one, else raise ``queue.Empty``."""
+        self._check_open()
+        if max_items is not None and max_items < 1:
+            raise ValueError(f"max_items must be at least 1, not {max_items}")
+        most = (1 << 63) if max_items is None else max_items
+        got = self._core.get_many(most, block, seconds(timeout))
+        if not got:
+            raise queue.Empty
+        return [decode(*record) for record in got]
 
     def put_nowait(self, obj: object) -> None:
         self.put(obj, False)
@@ -217,16 +143,18 @@ class Queue:
     def qsize(self) -> int:
         """How many items wait now (another process may change that at
         once)."""
-        return int(self._state[2])
+        return self._core.qsize()
 
     def empty(self) -> bool:
         return self.qsize() == 0
 
     def full(self) -> bool:
-        return bool(self._maxsize) and self.qsize() >= self._maxsize
+        maxsize = self._core.maxsize
+        return bool(maxsize) and self.qsize() >= maxsize
 
     def close(self) -> None:
-        """This process will put nothing more (put raises ValueError)."""
+        """This process is done with the queue: put and get raise
+        ValueError, as multiprocessing's do; other processes go on."""
         self._closed = True
 
     def join_thread(self) -> None:
@@ -235,73 +163,137 @@ class Queue:
     def cancel_join_thread(self) -> None:
         """Nothing to cancel: memshare's queue has no feeder thread."""
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self!r} is closed")
 
-class _ItemPickler(ForkingPickler):
-    """multiprocessing's pickler at protocol 5, with the data of NumPy
-    arrays that are not shared handed out of band (shared ones go as
-    handles, as through any multiprocessing channel)."""
+    # What puts go through (JoinableQueue counts them): whether the record
+    # went in, how many did.
+    def _put_one(
+        self, payload: Buffer, flags: int, block: bool, left: float | None
+    ) -> bool:
+        return self._core.put(payload, flags, block, left)
 
-    def __init__(self, file: io.BytesIO, buffers: list[pickle.PickleBuffer]) -> None:
-        # ForkingPickler takes its arguments by position only.
-        super().__init__(file, 5, True, buffers.append)
-        self.dispatch_table[np.ndarray] = _reduce_array
-
-
-def _reduce_array(array: np.ndarray[Any, Any]) -> Any:
-    return reduce_ndarray(array) if is_shared(array) else array.__reduce_ex__(5)
-
-
-def _encode(obj: object, room: int) -> tuple[memoryview | bytes, int]:
-    """The bytes that carry `obj` through the ring, with their flags set in
-    their length."""
-    file, buffers = io.BytesIO(), list[pickle.PickleBuffer]()
-    _ItemPickler(file, buffers).dump(obj)
-    data: memoryview | bytes = file.getbuffer()
-    flags = 0
-    if buffers:
-        raws = [buffer.raw() for buffer in buffers]
-        sizes = [raw.nbytes for raw in raws]
-        carried: Any = [raw.tobytes() for raw in raws]
-        if sum(sizes) >= BIG:  # one copy into shared memory, none out
-            carried = empty(sum(sizes), np.uint8)
-            for raw, at in zip(raws, itertools.accumulate([0, *sizes]), strict=False):
-                carried[at : at + raw.nbytes] = np.frombuffer(raw, np.uint8)
-        data, flags = ForkingPickler.dumps((bytes(data), carried, sizes)), OUT_OF_BAND
-    if len(data) > room:
-        spill = shared_array(np.frombuffer(data, np.uint8))
-        data, flags = ForkingPickler.dumps((spill, flags)), SPILLED
-    return data, len(data) | flags
+    def _put_records(
+        self, records: list[Record], block: bool, left: float | None
+    ) -> int:
+        return self._core.put_many(records, block, left)
 
 
-def _decode(data: bytes | memoryview, flags: int) -> Any:
-    if flags & SPILLED:
-        spill, flags = ForkingPickler.loads(data)
-        data = memoryview(spill)  # read where it lies: no copy
-    if not flags & OUT_OF_BAND:
-        return ForkingPickler.loads(data)
-    pickled, carried, sizes = ForkingPickler.loads(data)
-    if isinstance(carried, np.ndarray):  # views of the shared memory: no copy
-        starts = itertools.accumulate([0, *sizes])
-        carried = [
-            carried[at : at + size] for at, size in zip(starts, sizes, strict=False)
-        ]
-    return pickle.loads(pickled, buffers=carried)
+class SimpleQueue(Queue):
+    """:class:`multiprocessing.SimpleQueue`'s interface (``put``, ``get``,
+    ``empty``, ``close``) over the ring of :class:`Queue`, whose other
+    methods it has too; unbounded but for its ring's size."""
+
+    __module__ = "memshare"
+
+    def __init__(self, *, capacity_bytes: int = 1 << 20) -> None:
+        super().__init__(0, capacity_bytes=capacity_bytes)
 
 
-def _deadline(block: bool, timeout: object) -> float | None:
-    """When a wait must end (None: never); timeouts as threading takes them."""
-    left = seconds(timeout)
-    return None if not block or left is None else time.monotonic() + left
+class JoinableQueue(Queue):
+    """:class:`multiprocessing.JoinableQueue`: a :class:`Queue` that counts
+    the items put and not yet marked done by :meth:`task_done`, so that
+    :meth:`join` can wait for all of them."""
 
+    __module__ = "memshare"
 
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    def __init__(self, maxsize: int = 0, *, capacity_bytes: int = 1 << 20) -> None:
+        super().__init__(maxsize, capacity_bytes=capacity_bytes)
+        # The count of unfinished tasks, then the lock and condition joiners
+        # wait on, in shared memory of their own.
+        tasks = zeros(ATOMIC_SIZE + LOCK_SIZE + condition_size(_WAITERS), np.uint8)
+        lock = Lock(buffer=tasks, offset=ATOMIC_SIZE)
+        condition = Condition(
+            lock, max_waiters=_WAITERS, buffer=tasks, offset=ATOMIC_SIZE + LOCK_SIZE
+        )
+        self._join_setup(tasks, AtomicInt(0, buffer=tasks), condition)
+
+    def _join_setup(
+        self, tasks: np.ndarray[Any, Any], unfinished: AtomicInt, done: Condition
+    ) -> None:
+        self._tasks = tasks
+        self._unfinished = unfinished
+        self._done = done
+
+    @classmethod
+    def _attach_joinable(
+        cls, memory: np.ndarray[Any, Any], tasks: np.ndarray[Any, Any]
+    ) -> JoinableQueue:
+        found: JoinableQueue = cls._attach(memory)
+        lock = Lock.at(tasks, ATOMIC_SIZE)
+        found._join_setup(
+            tasks,
+            AtomicInt.at(tasks),
+            Condition.at(tasks, ATOMIC_SIZE + LOCK_SIZE, lock),
+        )
+        return found
+
+    def task_done(self) -> None:
+        """An item taken is done with; ``ValueError`` if called more times
+        than items were put."""
+        if not self._finish(1):
+            raise ValueError("task_done() called too many times")
+
+    def join(self) -> None:
+        """Wait until every item put has been marked done."""
+        with self._holding():
+            while self._unfinished.load() != 0:
+                with contextlib.suppress(OwnerDiedError):  # held again anyway
+                    self._done.wait()
+
+    # Counted before they go in, so that join() never sees none while an
+    # item waits; what did not go in is uncounted.
+    def _put_one(
+        self, payload: Buffer, flags: int, block: bool, left: float | None
+    ) -> bool:
+        return self._put_records([(payload, flags)], block, left) == 1
+
+    def _put_records(
+        self, records: list[Record], block: bool, left: float | None
+    ) -> int:
+        self._unfinished.add(len(records))
+        done = 0
+        try:
+            done = super()._put_records(records, block, left)
+        finally:
+            if done < len(records):
+                self._finish(len(records) - done)
+        return done
+
+    def _finish(self, count: int) -> bool:
+        """Counts `count` tasks done (False, and none, if fewer are
+        unfinished); wakes the joiners when none is left."""
+        with self._holding():
+            left = self._unfinished.load()
+            if left < count:
+                return False
+            if self._unfinished.add(-count) == 0:
+                self._done.notify_all()
+        return True
+
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[None]:
+        """The joiners' lock (the count is atomic: whole even if a holder
+        died)."""
+        with contextlib.suppress(OwnerDiedError):
+            self._done.acquire()
+        try:
+            yield
+        finally:
+            self._done.release()
 
 
 def _reduce_queue(q: Queue) -> tuple[Any, ...]:
-    return Queue._attach, (q._memory, q._maxsize)
+    return type(q)._attach, (q._core.cell,)
+
+
+def _reduce_joinable(q: JoinableQueue) -> tuple[Any, ...]:
+    return JoinableQueue._attach_joinable, (q._core.cell, q._tasks)
 
 
 def register() -> None:
     """Have multiprocessing send queues as handles (done on import)."""
     send_as_handles(Queue, _reduce_queue)
+    send_as_handles(SimpleQueue, _reduce_queue)
+    send_as_handles(JoinableQueue, _reduce_joinable)

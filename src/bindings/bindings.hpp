@@ -91,6 +91,7 @@ void register_shm(py::module_& m);
 void register_arrays(py::module_& m);
 void register_lock(py::module_& m);
 void register_primitives(py::module_& m);
+void register_queue(py::module_& m);
 void register_posix_ipc(py::module_& m);
 // The file-like and sequence methods of mmap.mmap, for register_mapping().
 void bind_mapping_io(py::class_<Mapping>& cls);

@@ -15,6 +15,7 @@ PYBIND11_MODULE(_core, m) {
     bindings::register_arrays(m);
     bindings::register_lock(m);
     bindings::register_primitives(m);
+    bindings::register_queue(m);
     bindings::register_posix_ipc(m);
 
     // Let other Python threads run while the core blocks.

@@ -25,6 +25,8 @@ std::string_view name_of(sync_kind kind) noexcept {
         return "a Condition";
     case sync_kind::barrier:
         return "a Barrier";
+    case sync_kind::queue:
+        return "a Queue";
     }
     return "a primitive";
 }

@@ -16,7 +16,16 @@ import numpy as np
 from .. import __version__
 from .._core import format_bytes
 from ..system_info import info
-from . import Comparison, allocation, files, first_touch, handoff, memory, sync
+from . import (
+    Comparison,
+    allocation,
+    files,
+    first_touch,
+    handoff,
+    memory,
+    queues,
+    sync,
+)
 
 CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "allocation": allocation.run,
@@ -25,6 +34,7 @@ CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "memory": memory.run,
     "files": files.run,
     "sync": sync.run,
+    "queue": queues.run,
 }
 
 

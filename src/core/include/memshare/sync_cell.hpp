@@ -19,6 +19,7 @@ enum class sync_kind : std::uint16_t {
     atomic_int = 6,
     condition = 7,
     barrier = 8,
+    queue = 9,
 };
 
 // What a cell starts with.  No pointers anywhere in a cell, only values:

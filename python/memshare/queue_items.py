@@ -1,0 +1,168 @@
+"""How items travel through memshare's queues: the bytes of a record.
+
+An item is pickled by multiprocessing's pickler at protocol 5, so shared
+arrays inside it go as handles, and the data of other NumPy arrays is
+handed out of band.  Then:
+
+- without out-of-band data, the pickle is the record;
+- with it, the record is a *frame*: a small header (the pickle's size and
+  the buffers'), the pickle, then each buffer at a 64-byte boundary.  The
+  receiver unpickles the arrays as views of the frame: writable, no copy;
+- a frame of 64 KiB or more, or a pickle larger than the ring, is written
+  into shared memory of its own (one copy, into recycled memory), and the
+  record is only the handle of that memory: the receiver reads it where it
+  lies.  So no item is too large for a queue.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import io
+import pickle
+import struct
+from collections import ChainMap
+from collections.abc import Sequence
+from multiprocessing.reduction import ForkingPickler
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .array import empty, is_shared
+from .pickling import reduce_ndarray
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    Record = tuple[Buffer, int]  # a record's payload and flags
+
+__all__: list[str] = []
+
+# A record's flags (a byte the queue's core keeps with it).
+FRAME = 1  # a frame: the pickle and its out-of-band buffers
+SPILLED = 2  # the handle of shared memory holding the record (with its flags)
+
+BIG = 64 << 10  # frames of this many bytes go into shared memory of their own
+ALIGN = 64  # where buffers start in a frame: a cache line, as NumPy likes
+_COUNTS = struct.Struct("<QQ")  # a frame's header: the pickle's size, buffers
+
+
+def _reduce_array(array: np.ndarray[Any, Any]) -> Any:
+    # Shared arrays go as handles (as through any multiprocessing channel),
+    # others at protocol 5, their data out of band.
+    return reduce_ndarray(array) if is_shared(array) else array.__reduce_ex__(5)
+
+
+class _ItemPickler(ForkingPickler):
+    """multiprocessing's pickler at protocol 5, buffers out of band."""
+
+    def __init__(self, file: io.BytesIO, buffers: list[pickle.PickleBuffer]) -> None:
+        super().__init__(file, 5, True, buffers.append)  # by position only
+        # A live view, not ForkingPickler's copy: reducers registered after
+        # this pickler was made count too.
+        self.dispatch_table = ChainMap(  # type: ignore[assignment]  # any mapping does
+            {np.ndarray: _reduce_array},
+            vars(ForkingPickler)["_extra_reducers"],
+            copyreg.dispatch_table,
+        )
+
+
+class _Reusable:
+    """A pickler used item after item: making one costs several times
+    pickling a small item."""
+
+    def __init__(self) -> None:
+        self.file = io.BytesIO()
+        self.buffers: list[pickle.PickleBuffer] = []
+        self.pickler = _ItemPickler(self.file, self.buffers)
+
+    def dump(self, obj: object) -> tuple[bytes, list[pickle.PickleBuffer]]:
+        self.pickler.dump(obj)
+        data, buffers = self.file.getvalue(), self.buffers[:]
+        self.file.seek(0)
+        self.file.truncate()
+        self.pickler.clear_memo()
+        self.buffers.clear()
+        return data, buffers
+
+
+# Picklers not in use.  Taken and given back by one list operation each
+# (atomic under the GIL): each thread, and a reducer that puts into a queue
+# while its item is pickled, gets one of its own.
+_spare: list[_Reusable] = []
+
+
+def _pickle(obj: object) -> tuple[bytes, list[pickle.PickleBuffer]]:
+    reusable = _spare.pop() if _spare else _Reusable()
+    data, buffers = reusable.dump(obj)  # one that failed is not reused
+    if len(data) <= BIG:  # not to keep a large item's memory
+        _spare.append(reusable)
+    return data, buffers
+
+
+def encode(obj: object, largest: int) -> Record:
+    """The record that carries `obj` through a ring whose records hold at
+    most `largest` bytes."""
+    data, buffers = _pickle(obj)
+    if not buffers:
+        if len(data) <= largest:
+            return data, 0
+        return _spill([data], len(data), 0)
+    raws = [buffer.raw() for buffer in buffers]
+    sizes = [raw.nbytes for raw in raws]
+    starts, size = _layout(len(data), sizes)
+    header = _COUNTS.pack(len(data), len(raws)) + struct.pack(f"<{len(raws)}Q", *sizes)
+    parts = [header, data, *raws]
+    at = [0, *starts]
+    if size >= BIG or size > largest:
+        return _spill(parts, size, FRAME, at)
+    frame = bytearray(size)
+    _fill(memoryview(frame), parts, at)
+    return frame, FRAME
+
+
+def encode_many(items: Sequence[object], largest: int) -> list[Record]:
+    return [encode(item, largest) for item in items]
+
+
+def decode(payload: bytearray | memoryview, flags: int) -> Any:
+    """The item a record carries."""
+    if flags & SPILLED:
+        spill, flags = ForkingPickler.loads(payload)
+        payload = spill.data  # read where it lies: no copy
+    if not flags & FRAME:
+        return pickle.loads(payload)
+    view = memoryview(payload)
+    pickled, count = _COUNTS.unpack_from(view)
+    sizes = struct.unpack_from(f"<{count}Q", view, _COUNTS.size)
+    (at, *starts), _ = _layout(pickled, sizes)
+    buffers = [
+        view[start : start + size] for start, size in zip(starts, sizes, strict=True)
+    ]
+    return pickle.loads(view[at : at + pickled], buffers=buffers)
+
+
+def _layout(pickled: int, sizes: Sequence[int]) -> tuple[list[int], int]:
+    """Where a frame's pickle and buffers start, and its size."""
+    at = _COUNTS.size + 8 * len(sizes)
+    starts = [at]
+    at += pickled
+    for size in sizes:
+        at = -(-at // ALIGN) * ALIGN
+        starts.append(at)
+        at += size
+    return starts, at
+
+
+def _fill(frame: memoryview, parts: Sequence[Any], at: Sequence[int]) -> None:
+    for start, part in zip(at, parts, strict=True):
+        frame[start : start + len(part)] = part
+
+
+def _spill(
+    parts: Sequence[Any], size: int, flags: int, at: Sequence[int] = (0,)
+) -> Record:
+    """A record holding only the handle of shared memory that holds the
+    record made of `parts` (one copy of them, into recycled memory)."""
+    spill = empty(size, np.uint8)
+    _fill(spill.data, parts, at)
+    return ForkingPickler.dumps((spill, flags)), SPILLED
