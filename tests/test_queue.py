@@ -227,6 +227,19 @@ def test_a_put_that_fails_is_not_a_task_to_join() -> None:
     tasks.join()  # would wait for ever if the failed puts were counted
 
 
+def test_a_shared_array_that_was_not_put_is_not_kept_from_reuse() -> None:
+    q = ms.Queue(maxsize=1)
+    q.put("fills it")
+    array = ms.full(1 << 17, 7.0)
+    address = array.ctypes.data
+    with pytest.raises(queue.Full):
+        q.put(array, timeout=0.01)
+    with pytest.raises(queue.Full):
+        q.put_many([array[:10], array[10:]], block=False)
+    del array  # nothing else holds a handle of its memory: it is reused
+    assert ms.empty(1 << 17).ctypes.data == address
+
+
 def test_a_shared_array_goes_as_a_handle() -> None:
     q = ms.Queue()
     shared = ms.full(1 << 16, 2.0)

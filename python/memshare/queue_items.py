@@ -21,7 +21,7 @@ import io
 import pickle
 import struct
 from collections import ChainMap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from multiprocessing.reduction import ForkingPickler
 from typing import TYPE_CHECKING, Any
 
@@ -40,73 +40,76 @@ __all__: list[str] = []
 # A record's flags (a byte the queue's core keeps with it).
 FRAME = 1  # a frame: the pickle and its out-of-band buffers
 SPILLED = 2  # the handle of shared memory holding the record (with its flags)
+HANDLES = 4  # it holds handles of shared memory (see take_back)
 
 BIG = 64 << 10  # frames of this many bytes go into shared memory of their own
 ALIGN = 64  # where buffers start in a frame: a cache line, as NumPy likes
 _COUNTS = struct.Struct("<QQ")  # a frame's header: the pickle's size, buffers
 
 
-def _reduce_array(array: np.ndarray[Any, Any]) -> Any:
-    # Shared arrays go as handles (as through any multiprocessing channel),
-    # others at protocol 5, their data out of band.
-    return reduce_ndarray(array) if is_shared(array) else array.__reduce_ex__(5)
-
-
 class _ItemPickler(ForkingPickler):
-    """multiprocessing's pickler at protocol 5, buffers out of band."""
-
-    def __init__(self, file: io.BytesIO, buffers: list[pickle.PickleBuffer]) -> None:
-        super().__init__(file, 5, True, buffers.append)  # by position only
-        # A live view, not ForkingPickler's copy: reducers registered after
-        # this pickler was made count too.
-        self.dispatch_table = ChainMap(  # type: ignore[assignment]  # any mapping does
-            {np.ndarray: _reduce_array},
-            vars(ForkingPickler)["_extra_reducers"],
-            copyreg.dispatch_table,
-        )
-
-
-class _Reusable:
-    """A pickler used item after item: making one costs several times
-    pickling a small item."""
+    """multiprocessing's pickler at protocol 5, buffers out of band, used
+    item after item (making one costs several times pickling a small
+    item)."""
 
     def __init__(self) -> None:
         self.file = io.BytesIO()
         self.buffers: list[pickle.PickleBuffer] = []
-        self.pickler = _ItemPickler(self.file, self.buffers)
+        self.handles = False  # whether the item holds handles of shared memory
+        super().__init__(self.file, 5, True, self.buffers.append)  # by position
+        # A live view, not ForkingPickler's copy: reducers registered after
+        # this pickler was made count too.
+        self.dispatch_table = ChainMap(  # type: ignore[assignment]  # any mapping does
+            {np.ndarray: self._reduce_array},
+            vars(ForkingPickler)["_extra_reducers"],
+            copyreg.dispatch_table,
+        )
 
-    def dump(self, obj: object) -> tuple[bytes, list[pickle.PickleBuffer]]:
-        self.pickler.dump(obj)
-        data, buffers = self.file.getvalue(), self.buffers[:]
+    def _reduce_array(self, array: np.ndarray[Any, Any]) -> Any:
+        # Shared arrays go as handles (as through any multiprocessing
+        # channel; so do the cells of locks, queues, ...), others at
+        # protocol 5, their data out of band.
+        if is_shared(array):
+            self.handles = True
+            return reduce_ndarray(array)
+        return array.__reduce_ex__(5)
+
+    def take(self, obj: object) -> tuple[bytes, list[pickle.PickleBuffer], bool]:
+        """The pickle of `obj`, its out-of-band buffers, and whether it
+        holds handles."""
+        self.dump(obj)
+        taken = self.file.getvalue(), self.buffers[:], self.handles
         self.file.seek(0)
         self.file.truncate()
-        self.pickler.clear_memo()
+        self.clear_memo()
         self.buffers.clear()
-        return data, buffers
+        self.handles = False
+        return taken
 
 
 # Picklers not in use.  Taken and given back by one list operation each
 # (atomic under the GIL): each thread, and a reducer that puts into a queue
 # while its item is pickled, gets one of its own.
-_spare: list[_Reusable] = []
+_spare: list[_ItemPickler] = []
 
 
-def _pickle(obj: object) -> tuple[bytes, list[pickle.PickleBuffer]]:
-    reusable = _spare.pop() if _spare else _Reusable()
-    data, buffers = reusable.dump(obj)  # one that failed is not reused
-    if len(data) <= BIG:  # not to keep a large item's memory
-        _spare.append(reusable)
-    return data, buffers
+def _pickle(obj: object) -> tuple[bytes, list[pickle.PickleBuffer], bool]:
+    pickler = _spare.pop() if _spare else _ItemPickler()
+    taken = pickler.take(obj)  # one that failed is not reused
+    if len(taken[0]) <= BIG:  # not to keep a large item's memory
+        _spare.append(pickler)
+    return taken
 
 
 def encode(obj: object, largest: int) -> Record:
     """The record that carries `obj` through a ring whose records hold at
     most `largest` bytes."""
-    data, buffers = _pickle(obj)
+    data, buffers, handles = _pickle(obj)
+    flags = HANDLES if handles else 0
     if not buffers:
         if len(data) <= largest:
-            return data, 0
-        return _spill([data], len(data), 0)
+            return data, flags
+        return _spill([data], len(data), flags)
     raws = [buffer.raw() for buffer in buffers]
     sizes = [raw.nbytes for raw in raws]
     starts, size = _layout(len(data), sizes)
@@ -114,17 +117,17 @@ def encode(obj: object, largest: int) -> Record:
     parts = [header, data, *raws]
     at = [0, *starts]
     if size >= BIG or size > largest:
-        return _spill(parts, size, FRAME, at)
+        return _spill(parts, size, flags | FRAME, at)
     frame = bytearray(size)
     _fill(memoryview(frame), parts, at)
-    return frame, FRAME
+    return frame, flags | FRAME
 
 
 def encode_many(items: Sequence[object], largest: int) -> list[Record]:
     return [encode(item, largest) for item in items]
 
 
-def decode(payload: bytearray | memoryview, flags: int) -> Any:
+def decode(payload: Buffer, flags: int) -> Any:
     """The item a record carries."""
     if flags & SPILLED:
         spill, flags = ForkingPickler.loads(payload)
@@ -165,4 +168,13 @@ def _spill(
     record made of `parts` (one copy of them, into recycled memory)."""
     spill = empty(size, np.uint8)
     _fill(spill.data, parts, at)
-    return ForkingPickler.dumps((spill, flags)), SPILLED
+    return ForkingPickler.dumps((spill, flags)), SPILLED | HANDLES
+
+
+def take_back(records: Iterable[Record]) -> None:
+    """Receives here the handles in `records`, which were never put: each
+    handle sent keeps its memory from reuse (and alive in the courier)
+    until it is received."""
+    for payload, flags in records:
+        if flags & HANDLES:
+            decode(payload, flags)

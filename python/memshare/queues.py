@@ -25,7 +25,7 @@ from .array import zeros
 from .atomics import ATOMIC_SIZE, AtomicInt
 from .conditions import Condition, condition_size
 from .locks import LOCK_SIZE, Lock, OwnerDiedError
-from .queue_items import decode, encode, encode_many
+from .queue_items import decode, encode, encode_many, take_back
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -91,7 +91,13 @@ class Queue:
         seconds (None: for ever) for room, else raise ``queue.Full``."""
         self._check_open()
         payload, flags = encode(obj, self._largest)
-        if not self._put_one(payload, flags, block, seconds(timeout)):
+        done = False
+        try:
+            done = self._put_one(payload, flags, block, seconds(timeout))
+        finally:
+            if not done:
+                take_back([(payload, flags)])
+        if not done:
             raise queue.Full
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
@@ -112,7 +118,9 @@ class Queue:
         went in."""
         self._check_open()
         records = encode_many(list(items), self._largest)
+        # Interrupted (Ctrl-C), part may have gone in: nothing is taken back.
         done = self._put_records(records, block, seconds(timeout))
+        take_back(records[done:])
         if done < len(records):
             raise queue.Full(f"{done} of the {len(records)} items were put")
 
