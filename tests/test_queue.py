@@ -51,10 +51,13 @@ def test_fifo_bounds_and_timeouts_as_multiprocessing_queue() -> None:
 
 
 def test_bad_sizes_are_refused() -> None:
-    with pytest.raises(ValueError, match="maxsize"):
-        ms.Queue(-1)
+    assert "maxsize=0" in repr(ms.Queue(-1))  # unbounded, as multiprocessing's
     with pytest.raises(ValueError, match="capacity_bytes"):
         ms.Queue(capacity_bytes=8)
+    with pytest.raises(TypeError, match="integer"):
+        ms.Queue(2.5)
+    with pytest.raises(TypeError, match="integer"):
+        ms.Queue(capacity_bytes="1 MiB")
 
 
 def test_items_wrap_around_the_ring_and_larger_ones_still_pass() -> None:

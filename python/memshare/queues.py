@@ -13,6 +13,7 @@ loses nothing.
 from __future__ import annotations
 
 import contextlib
+import operator
 import queue
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ class Queue:
     it is sent to (as Process arguments, through a Pool, another queue, ...;
     under fork, spawn and forkserver).
 
-    ``maxsize`` bounds the items (0: only the ring's size does);
+    ``maxsize`` bounds the items (0 or less: only the ring's size does);
     ``capacity_bytes`` is the size of the ring the pickled items wait in.
     An item too large for the ring still goes, through shared memory of its
     own; so do NumPy arrays of 64 KiB or more, received as views of it.
@@ -55,14 +56,17 @@ class Queue:
     __module__ = "memshare"
 
     def __init__(self, maxsize: int = 0, *, capacity_bytes: int = 1 << 20) -> None:
-        if maxsize < 0:
-            raise ValueError(f"maxsize must not be negative, not {maxsize}")
+        maxsize, capacity_bytes = (
+            operator.index(maxsize),
+            operator.index(capacity_bytes),
+        )
         if capacity_bytes < 4 * _RECORD:
             raise ValueError(
                 f"capacity_bytes must be at least {4 * _RECORD}, not {capacity_bytes}"
             )
         memory = zeros(_HEADER + capacity_bytes, np.uint8)
-        self._setup(_core.SharedQueue(memory, maxsize, True))
+        # As the standard library's queues: 0 or less is unbounded.
+        self._setup(_core.SharedQueue(memory, max(maxsize, 0), True))
 
     def _setup(self, core: _core.SharedQueue) -> None:
         self._core = core
