@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import resource
 import subprocess
@@ -105,6 +106,18 @@ def test_bench_runs_the_cases_named_and_reports_ratios() -> None:
         "multiprocessing.Lock",
         "multiprocessing.Event",
     }
+    assert all(row["ratio"] == row["ours"] / row["theirs"] > 0 for row in rows)
+
+
+def test_bench_compares_queues_with_what_is_installed() -> None:
+    result = run("bench", "--quick", "--json", "queue")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["results"]
+    expected = {"multiprocessing.Queue"}
+    if importlib.util.find_spec("faster_fifo") is not None:
+        expected.add("faster-fifo")
+    assert {row["alternative"] for row in rows} == expected
+    assert len({row["case"] for row in rows}) == 4
     assert all(row["ratio"] == row["ours"] / row["theirs"] > 0 for row in rows)
 
 
