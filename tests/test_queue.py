@@ -185,7 +185,7 @@ def test_simple_queue_has_multiprocessing_simple_queues_interface() -> None:
     worker.start()
     q.put("there and back")
     q.put(None)
-    assert replies.get() == "there and back"
+    assert replies.get(timeout=TIMEOUT) == "there and back"
     worker.join(TIMEOUT)
     q.close()
     with pytest.raises(ValueError, match="closed"):
@@ -249,6 +249,17 @@ def test_a_shared_array_goes_as_a_handle() -> None:
     q.put({"data": shared[10:]})
     back = q.get()["data"]
     assert np.shares_memory(back, shared)
+
+
+def test_a_queue_travels_through_a_queue() -> None:
+    outer, inner = ms.Queue(), ms.JoinableQueue()
+    outer.put_many([inner, ms.SimpleQueue()])
+    got, simple = outer.get_many()
+    assert (type(got), type(simple)) == (ms.JoinableQueue, ms.SimpleQueue)
+    got.put("through the copy")
+    assert inner.get() == "through the copy"
+    got.task_done()
+    inner.join()
 
 
 def test_plain_pickle_refuses_a_queue() -> None:
