@@ -138,10 +138,10 @@ shared_queue::held::~held() {
     }
     static_cast<void>(queue_->mutex_.unlock());
     words& shared = *queue_->words_;
-    if (put_ != 0 && shared_word(shared.sleeping_takers).load() != 0) {
+    if (put_ != 0 && shared_word(shared.takers.sleeping).load() != 0) {
         futex_wake(shared.items, static_cast<int>(std::min(put_, 0x7fffffffU)));
     }
-    if (taken_ != 0 && shared_word(shared.sleeping_putters).load() != 0) {
+    if (taken_ != 0 && shared_word(shared.putters.sleeping).load() != 0) {
         futex_wake_all(shared.room); // each looks whether its record fits now
     }
 }

@@ -63,22 +63,34 @@ inline bool spin_while(std::uint32_t& word, std::uint32_t seen) noexcept {
     return shared_word(word).load() != seen;
 }
 
-// Sleeps in slices while `word` holds `seen`, calling `interrupted()`
-// between them.  Call without the GIL.
-template <class Interrupted>
-wait_outcome sleep_while(std::uint32_t& word, std::uint32_t seen,
-                         std::optional<steady_time> deadline,
-                         Interrupted&& interrupted) {
+// Sleeps in slices while `word` holds `seen` and `ready()` says no (what
+// the waiter waits for may come without the word changing: from a waker
+// that died before changing it), calling `interrupted()` between them.
+// Call without the GIL.
+template <class Ready, class Interrupted>
+wait_outcome sleep_unless(std::uint32_t& word, std::uint32_t seen, Ready&& ready,
+                          std::optional<steady_time> deadline,
+                          Interrupted&& interrupted) {
     // timed_out from a slice means: sleep again.
     return in_slices(
         deadline, wait_outcome::timed_out, wait_outcome::timed_out,
         wait_outcome::interrupted,
         [&](steady_time until) {
             futex_wait(word, seen, until);
-            return shared_word(word).load() != seen ? wait_outcome::changed
-                                                    : wait_outcome::timed_out;
+            return shared_word(word).load() != seen || ready()
+                       ? wait_outcome::changed
+                       : wait_outcome::timed_out;
         },
         interrupted);
+}
+
+// Sleeps in slices while `word` holds `seen`, calling `interrupted()`
+// between them.  Call without the GIL.
+template <class Interrupted>
+wait_outcome sleep_while(std::uint32_t& word, std::uint32_t seen,
+                         std::optional<steady_time> deadline,
+                         Interrupted&& interrupted) {
+    return sleep_unless(word, seen, [] { return false; }, deadline, interrupted);
 }
 
 // spin_while(), then sleep_while().

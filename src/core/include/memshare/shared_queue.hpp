@@ -118,15 +118,18 @@ private:
         std::uint64_t used; // bytes of records
         std::uint64_t count;
     };
+    // How many wait for items, or for room.
+    struct waiters {
+        std::uint32_t spinning;
+        std::uint32_t sleeping;
+    };
     struct words {
         std::uint32_t commit; // its low bit: which copy of the indices holds
         std::uint32_t items;  // bumped by every put
         std::uint32_t room;   // bumped by every take
-        std::uint32_t sleeping_takers;
-        std::uint32_t sleeping_putters;
-        std::uint32_t spinning_takers;
-        std::uint32_t spinning_putters;
         std::uint32_t unused;
+        waiters takers;
+        waiters putters;
     };
     static_assert(sizeof(words) == 32);
 
@@ -139,14 +142,13 @@ private:
     // the copy ended.
     std::uint64_t copy_in(std::uint64_t at, std::span<const std::byte> from);
     std::uint64_t copy_out(std::uint64_t at, std::span<std::byte> into);
-    // Spins (if no other waiter of its kind does: with more processes than
-    // CPUs, spinners would take the CPU from those they wait for), then
-    // sleeps in slices while `word` holds `seen` and `ready()` is false,
-    // counted in `sleepers` while it sleeps.  A waiter that leaves without
-    // seeing the word change passes on a wake-up it may have taken.
+    // Spins (if no other of `waiting` does: with more processes than CPUs,
+    // spinners would take the CPU from those they wait for), then sleeps
+    // while `word` holds `seen` and `ready()` is false, counted in `waiting`
+    // either way.  A waiter that leaves without seeing the word change
+    // passes on a wake-up it may have taken.
     template <class Ready, class Interrupted>
-    wait_outcome wait_for(std::uint32_t& word, std::uint32_t seen,
-                          std::uint32_t& spinners, std::uint32_t& sleepers,
+    wait_outcome wait_for(std::uint32_t& word, std::uint32_t seen, waiters& waiting,
                           Ready&& ready, std::optional<steady_time> deadline,
                           Interrupted&& interrupted);
 
@@ -172,28 +174,19 @@ shared_queue::hold(std::optional<steady_time> deadline, Interrupted&& interrupte
 
 template <class Ready, class Interrupted>
 wait_outcome shared_queue::wait_for(std::uint32_t& word, std::uint32_t seen,
-                                    std::uint32_t& spinners, std::uint32_t& sleepers,
-                                    Ready&& ready, std::optional<steady_time> deadline,
+                                    waiters& waiting, Ready&& ready,
+                                    std::optional<steady_time> deadline,
                                     Interrupted&& interrupted) {
-    const bool spin = shared_word(spinners).fetch_add(1) == 0;
+    const bool spin = shared_word(waiting.spinning).fetch_add(1) == 0;
     const bool changed = spin && spin_while(word, seen);
-    shared_word(spinners).fetch_sub(1);
+    shared_word(waiting.spinning).fetch_sub(1);
     if (changed || ready()) {
         return wait_outcome::changed;
     }
     // Counted before the word is looked at again, as shared_event's waiters.
-    shared_word(sleepers).fetch_add(1);
-    const wait_outcome got = in_slices(
-        deadline, wait_outcome::timed_out, wait_outcome::timed_out,
-        wait_outcome::interrupted,
-        [&](steady_time until) {
-            futex_wait(word, seen, until);
-            return shared_word(word).load() != seen || ready()
-                       ? wait_outcome::changed
-                       : wait_outcome::timed_out;
-        },
-        interrupted);
-    shared_word(sleepers).fetch_sub(1);
+    shared_word(waiting.sleeping).fetch_add(1);
+    const wait_outcome got = sleep_unless(word, seen, ready, deadline, interrupted);
+    shared_word(waiting.sleeping).fetch_sub(1);
     if (got != wait_outcome::changed && shared_word(word).load() != seen) {
         futex_wake(word, 1);
     }
@@ -205,8 +198,8 @@ wait_outcome shared_queue::wait_for_items(std::uint32_t seen,
                                           std::optional<steady_time> deadline,
                                           Interrupted&& interrupted) {
     return wait_for(
-        words_->items, seen, words_->spinning_takers, words_->sleeping_takers,
-        [this] { return count() != 0; }, deadline, interrupted);
+        words_->items, seen, words_->takers, [this] { return count() != 0; }, deadline,
+        interrupted);
 }
 
 template <class Interrupted>
@@ -215,7 +208,7 @@ wait_outcome shared_queue::wait_for_room(std::uint32_t seen, std::uint64_t paylo
                                          std::optional<steady_time> deadline,
                                          Interrupted&& interrupted) {
     return wait_for(
-        words_->room, seen, words_->spinning_putters, words_->sleeping_putters,
+        words_->room, seen, words_->putters,
         [=, this] { return fits(current(), payload, records); }, deadline, interrupted);
 }
 
