@@ -14,8 +14,9 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
-__all__ = ["Comparison", "against", "interleaved", "median_times"]
+__all__ = ["Comparison", "against", "alternating", "interleaved", "median_times"]
 
 
 @dataclass(frozen=True)
@@ -33,20 +34,34 @@ class Comparison:
         return self.ours / self.theirs
 
 
+def alternating(
+    measures: Mapping[str, Callable[[], float]], repeat: int
+) -> dict[str, list[float]]:
+    """What each contender's measure gives, `repeat` times, in turns that
+    alternate which goes first."""
+    found: dict[str, list[float]] = {name: [] for name in measures}
+    names = list(measures)
+    for _ in range(repeat):
+        for name in names:
+            found[name].append(measures[name]())
+        names.reverse()
+    return found
+
+
+def _seconds(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
 def interleaved(
     contenders: Mapping[str, Callable[[], object]], repeat: int
 ) -> dict[str, list[float]]:
     """Seconds each contender takes, `repeat` times, in turns that alternate
     which goes first."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
-    for _ in range(repeat):
-        for name in names:
-            start = time.perf_counter()
-            contenders[name]()
-            times[name].append(time.perf_counter() - start)
-        names.reverse()
-    return times
+    return alternating(
+        {name: partial(_seconds, call) for name, call in contenders.items()}, repeat
+    )
 
 
 def median_times(times: dict[str, list[float]]) -> dict[str, float]:

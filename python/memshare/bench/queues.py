@@ -17,13 +17,14 @@ import multiprocessing
 import multiprocessing.queues
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 import memshare as ms
 
-from . import Comparison, against, median_times
+from . import Comparison, against, alternating, median_times
 
 SMALL = (12345, "a short string")
 BATCH = 64  # items per put_many and get_many
@@ -134,13 +135,12 @@ def _measure(
     repeat: int,
     work: Callable[[str, MakeQueue], float],
 ) -> dict[str, float]:
-    """Median seconds of `work` for each queue, in turns that alternate
-    which goes first."""
-    times: dict[str, list[float]] = {name: [] for name in queues}
-    for turn in range(repeat):
-        for name in reversed(queues) if turn % 2 else queues:
-            times[name].append(work(name, queues[name]))
-    return median_times(times)
+    """The median of `work` for each queue, the queues taking turns."""
+    return median_times(
+        alternating(
+            {name: partial(work, name, make) for name, make in queues.items()}, repeat
+        )
+    )
 
 
 def run(quick: bool) -> list[Comparison]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import memshare as ms
 
-from . import Comparison, against, interleaved, median_times
+from . import Comparison, against, alternating, interleaved, median_times
 
 
 def uncontended(lock: Any, count: int) -> None:
@@ -67,10 +67,10 @@ def run(quick: bool) -> list[Comparison]:
         "multiprocessing.Event": lambda: (spawn.Event(), spawn.Event()),
         "memshare": lambda: (ms.Event(), ms.Event()),
     }
-    trips: dict[str, list[float]] = {name: [] for name in events}
-    for turn in range(max(repeat // 3, 1)):
-        for name in reversed(events) if turn % 2 else events:
-            trips[name].append(ping_pong(events[name], rounds))
+    trips = alternating(
+        {name: partial(ping_pong, make, rounds) for name, make in events.items()},
+        max(repeat // 3, 1),
+    )
     return against("Lock acquire + release", per_pair, "memshare") + against(
         "Event ping-pong round trip", median_times(trips), "memshare"
     )
