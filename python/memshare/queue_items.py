@@ -123,10 +123,6 @@ def encode(obj: object, largest: int) -> Record:
     return frame, flags | FRAME
 
 
-def encode_many(items: Sequence[object], largest: int) -> list[Record]:
-    return [encode(item, largest) for item in items]
-
-
 def decode(payload: Buffer, flags: int) -> Any:
     """The item a record carries."""
     if flags & SPILLED:

@@ -26,7 +26,7 @@ from .array import zeros
 from .atomics import ATOMIC_SIZE, AtomicInt
 from .conditions import Condition, condition_size
 from .locks import LOCK_SIZE, Lock, OwnerDiedError
-from .queue_items import decode, encode, encode_many, take_back
+from .queue_items import decode, encode, take_back
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -121,7 +121,7 @@ class Queue:
         fit.  ``queue.Full`` if `timeout` passes first: it says how many
         went in."""
         self._check_open()
-        records = encode_many(list(items), self._largest)
+        records = [encode(item, self._largest) for item in items]
         # Interrupted (Ctrl-C), part may have gone in: nothing is taken back.
         done = self._put_records(records, block, seconds(timeout))
         take_back(records[done:])
