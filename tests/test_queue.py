@@ -421,3 +421,28 @@ def test_ctrl_c_interrupts_a_waiting_get_or_put(method: str) -> None:
     line, elapsed = interrupt_waiting(waits, method)
     assert line.startswith("interrupted")
     assert elapsed < 1
+
+
+class PutManyMore:
+    """A JoinableQueue with room for 3 items, and a batch of 5 to put, each
+    holding a shared array: 3 go in, then the put waits."""
+
+    def __init__(self) -> None:
+        self.queue = ms.JoinableQueue(maxsize=3)
+        self.arrays = [ms.full(1 << 17, float(i)) for i in range(5)]
+
+    def put_many(self) -> None:
+        self.queue.put_many(self.arrays)
+
+
+def test_ctrl_c_in_put_many_counts_what_went_in() -> None:
+    waits = PutManyMore()
+    line, _ = interrupt_waiting(waits, "put_many")
+    assert line.startswith("interrupted")
+    got = waits.queue.get_many()
+    assert [float(array[0]) for array in got] == [0.0, 1.0, 2.0]
+    for _ in got:
+        waits.queue.task_done()
+    waits.queue.join()  # the two that did not go in are not counted
+    with pytest.raises(ValueError, match="too many"):
+        waits.queue.task_done()

@@ -451,9 +451,9 @@ class SharedQueue:
         """
         Puts one record: False if there was no room by the deadline.
         """
-    def put_many(self, records: list[tuple[typing_extensions.Buffer, int]], block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> int:
+    def put_many(self, records: list[tuple[typing_extensions.Buffer, int]], block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> tuple[int, typing.Any | None]:
         """
-        Puts (payload, flags) records in order: how many by the deadline.
+        Puts (payload, flags) records in order: (how many by the deadline, the exception that stopped it or None).
         """
     def qsize(self) -> int:
         ...

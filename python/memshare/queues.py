@@ -122,9 +122,10 @@ class Queue:
         went in."""
         self._check_open()
         records = [encode(item, self._largest) for item in items]
-        # Interrupted (Ctrl-C), part may have gone in: nothing is taken back.
-        done = self._put_records(records, block, seconds(timeout))
+        done, stopped = self._put_records(records, block, seconds(timeout))
         take_back(records[done:])
+        if stopped is not None:  # Ctrl-C, say
+            raise stopped
         if done < len(records):
             raise queue.Full(f"{done} of the {len(records)} items were put")
 
@@ -180,7 +181,7 @@ class Queue:
             raise ValueError(f"{self!r} is closed")
 
     # What puts go through (JoinableQueue counts them): whether the record
-    # went in, how many did.
+    # went in; how many did, and what stopped them (if anything did).
     def _put_one(
         self, payload: Buffer, flags: int, block: bool, left: float | None
     ) -> bool:
@@ -188,8 +189,9 @@ class Queue:
 
     def _put_records(
         self, records: list[Record], block: bool, left: float | None
-    ) -> int:
-        return self._core.put_many(records, block, left)
+    ) -> tuple[int, BaseException | None]:
+        done, stopped = self._core.put_many(records, block, left)
+        return done, stopped
 
 
 class SimpleQueue(Queue):
@@ -259,19 +261,22 @@ class JoinableQueue(Queue):
     def _put_one(
         self, payload: Buffer, flags: int, block: bool, left: float | None
     ) -> bool:
-        return self._put_records([(payload, flags)], block, left) == 1
+        done, stopped = self._put_records([(payload, flags)], block, left)
+        if stopped is not None:
+            raise stopped
+        return done == 1
 
     def _put_records(
         self, records: list[Record], block: bool, left: float | None
-    ) -> int:
+    ) -> tuple[int, BaseException | None]:
         self._unfinished.add(len(records))
-        done = 0
+        done = 0  # if the core raises, before putting any
         try:
-            done = super()._put_records(records, block, left)
+            done, stopped = super()._put_records(records, block, left)
         finally:
             if done < len(records):
                 self._finish(len(records) - done)
-        return done
+        return done, stopped
 
     def _finish(self, count: int) -> bool:
         """Counts `count` tasks done (False, and none, if fewer are

@@ -123,10 +123,10 @@ struct outgoing {
 };
 
 // Puts `records` in order: all at once, next to each other, if together
-// they fit the queue when it is empty; else as many at a time as fit.  How
-// many were put by the deadline.
-std::size_t put_many(shared_queue& queue, const std::vector<outgoing>& records,
-                     bool block, std::optional<double> seconds) {
+// they fit the queue when it is empty; else as many at a time as fit.
+// `next` counts those put, even when a wait is interrupted.
+void put_many(shared_queue& queue, const std::vector<outgoing>& records, bool block,
+              std::optional<double> seconds, std::size_t& next) {
     std::uint64_t total = 0;
     for (const outgoing& record : records) {
         const std::size_t size = record.payload.size();
@@ -142,7 +142,6 @@ std::size_t put_many(shared_queue& queue, const std::vector<outgoing>& records,
     const bool whole =
         (most == 0 || records.size() <= most) &&
         total + records.size() * shared_queue::record_header <= queue.capacity();
-    std::size_t next = 0;
     // What the next attempt needs room for.
     auto wanted = [&] {
         return whole ? std::pair(total, records.size())
@@ -169,7 +168,6 @@ std::size_t put_many(shared_queue& queue, const std::vector<outgoing>& records,
                                            interrupted);
             };
         });
-    return next;
 }
 
 } // namespace
@@ -210,7 +208,9 @@ void register_queue(py::module_& m) {
             [](queue_object& self, bytes_arg payload, std::uint8_t flags, bool block,
                std::optional<double> seconds) {
                 const std::vector<outgoing> records{{payload.bytes, flags}};
-                return put_many(self.queue, records, block, seconds) == 1;
+                std::size_t put = 0;
+                put_many(self.queue, records, block, seconds, put);
+                return put == 1;
             },
             py::arg("payload"), py::arg("flags"), py::arg("block"), py::arg("seconds"),
             "Puts one record: False if there was no room by the deadline.")
@@ -227,10 +227,19 @@ void register_queue(py::module_& m) {
                         item.cast<std::tuple<py::object, std::uint8_t>>();
                     records.push_back({borrowed.emplace_back(payload).bytes(), flags});
                 }
-                return put_many(self.queue, records, block, seconds);
+                // A Ctrl-C may come after some went in: the caller must know
+                // how many (to uncount them, to take back the rest).
+                std::size_t put = 0;
+                try {
+                    put_many(self.queue, records, block, seconds, put);
+                } catch (py::error_already_set& stopped) {
+                    return std::pair(put, std::optional(stopped.value()));
+                }
+                return std::pair(put, std::optional<py::object>());
             },
             py::arg("records"), py::arg("block"), py::arg("seconds"),
-            "Puts (payload, flags) records in order: how many by the deadline.")
+            "Puts (payload, flags) records in order: (how many by the deadline, "
+            "the exception that stopped it or None).")
         .def(
             "get",
             [](queue_object& self, bool block, std::optional<double> seconds) {
