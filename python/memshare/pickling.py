@@ -60,11 +60,15 @@ def _compact(dtype: np.dtype[Any]) -> np.dtype[Any] | str:
     return dtype
 
 
-def reduce_ndarray(array: npt.NDArray[Any]) -> str | tuple[Any, ...]:
+def reduce_ndarray(
+    array: npt.NDArray[Any], protocol: int = pickle.DEFAULT_PROTOCOL
+) -> str | tuple[Any, ...]:
+    """A handle of `array` if memshare shares its memory, else its reduction
+    at `protocol` (as before memshare)."""
     data, low, high, writeable = _core.array_memory(array)
     found = _registry.find_range(low, high)
     if found is None:
-        return array.__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # as before memshare
+        return array.__reduce_ex__(protocol)
     entry, mapping = found
     source = entry.source
     handle: Offer | str

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .array import empty, is_shared
-from .pickling import reduce_ndarray
+from .array import empty
+from .pickling import rebuild_ndarray, reduce_ndarray
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -69,10 +69,10 @@ class _ItemPickler(ForkingPickler):
         # Shared arrays go as handles (as through any multiprocessing
         # channel; so do the cells of locks, queues, ...), others at
         # protocol 5, their data out of band.
-        if is_shared(array):
+        reduced = reduce_ndarray(array, 5)
+        if isinstance(reduced, tuple) and reduced[0] is rebuild_ndarray:
             self.handles = True
-            return reduce_ndarray(array)
-        return array.__reduce_ex__(5)
+        return reduced
 
     def take(self, obj: object) -> tuple[bytes, list[pickle.PickleBuffer], bool]:
         """The pickle of `obj`, its out-of-band buffers, and whether it
