@@ -261,6 +261,22 @@ def test_the_memory_goes_with_the_last_view() -> None:
     assert len(os.listdir("/proc/self/fd")) == before
 
 
+def test_memory_let_go_of_while_the_registry_is_busy_is_forgotten_after() -> None:
+    # The garbage collector may let go of an array's memory in the middle of
+    # the registry's own work (any allocation there can start a collection):
+    # it must neither wait for itself nor be lost.
+    from memshare import _registry
+
+    array = ms.zeros(1000)
+    low, high = _registry.bounds(array)
+    assert _registry.find_range(low, high) is not None
+    with _registry._lock:
+        del array
+        gc.collect()
+    assert _registry.find_range(low, high) is None
+    assert all(entry.start != low for entry in _registry._entries)
+
+
 # -- pickling -----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ another process as a handle to that segment rather than as its bytes."""
 from __future__ import annotations
 
 import bisect
+import collections
 import os
 import threading
 import weakref
@@ -48,6 +49,11 @@ _starts: list[int] = []  # sorted, to find the entry of an address
 _entries: list[Entry] = []  # in the order of _starts
 _by_identity: dict[Identity, list[Entry]] = {}  # to find a segment's mappings
 _by_reference: dict[int, Entry] = {}  # id(entry.mapping): to forget it
+# References whose mapping is gone, to forget.  The weak reference callback
+# only queues them: the garbage collector may run it in a thread that holds
+# _lock (any allocation under it can start a collection), which would then
+# wait for itself.  Whoever holds the lock forgets them once it lets go.
+_gone: collections.deque[weakref.ref[Mapping]] = collections.deque()
 
 
 def _lease_to_child() -> None:
@@ -58,6 +64,7 @@ def _lease_to_child() -> None:
     # with os._exit) only keeps the memory from being recycled.
     with _lock:
         mappings = [e.mapping() for e in _entries if e.source.kind == "anonymous"]
+    _forget_gone()
     for mapping in mappings:
         if mapping is not None and not mapping.closed:
             _core.add_lease(mapping)
@@ -91,25 +98,46 @@ def add(mapping: Mapping, source: Source) -> None:
         _entries.insert(at, entry)
         _by_identity.setdefault(source.identity, []).append(entry)
         _by_reference[id(reference)] = entry
+    _forget_gone()
 
 
 def _forget(reference: weakref.ref[Mapping]) -> None:
-    with _lock:
-        entry = _by_reference.pop(id(reference))
-        identity = entry.source.identity
-        same = _by_identity[identity]
-        del same[next(i for i, e in enumerate(same) if e is entry)]
-        last = not same
-        if last:
-            del _by_identity[identity]
-        at = bisect.bisect_left(_starts, entry.start)
-        while _entries[at] is not entry:
-            at += 1
-        del _starts[at], _entries[at]
-    if last and entry.source.kind == "anonymous":
-        # Handles of it sent from here may still be on their way: the
-        # courier keeps its copy until they have been received.
-        _core.withdraw_offers(identity)
+    _gone.append(reference)
+    _forget_gone()
+
+
+def _forget_gone() -> None:
+    """Forget the mappings that are gone; called after every hold of the
+    lock.  A reference queued after the last holder looked is forgotten by
+    the one that queued it: its acquire() comes after that release."""
+    while _gone:
+        if not _lock.acquire(blocking=False):
+            return  # its holder forgets them when it lets go
+        try:
+            last = [_remove(_gone.popleft()) for _ in range(len(_gone))]
+        finally:
+            _lock.release()
+        for identity in filter(None, last):
+            # Handles of it sent from here may still be on their way: the
+            # courier keeps its copy until they have been received.
+            _core.withdraw_offers(identity)
+
+
+def _remove(reference: weakref.ref[Mapping]) -> Identity | None:
+    """Forget the entry of `reference` (under the lock): the identity of its
+    anonymous memory if it was the last mapping of it here."""
+    entry = _by_reference.pop(id(reference))
+    identity = entry.source.identity
+    same = _by_identity[identity]
+    del same[next(i for i, e in enumerate(same) if e is entry)]
+    at = bisect.bisect_left(_starts, entry.start)
+    while _entries[at] is not entry:
+        at += 1
+    del _starts[at], _entries[at]
+    if same:
+        return None
+    del _by_identity[identity]
+    return identity if entry.source.kind == "anonymous" else None
 
 
 def bounds(array: npt.NDArray[Any]) -> tuple[int, int]:
@@ -127,9 +155,10 @@ def find_range(low: int, high: int) -> tuple[Entry, Mapping] | None:
     """The entry, and its live mapping, that holds the bytes [low, high)."""
     with _lock:
         at = bisect.bisect_right(_starts, low) - 1
-        if at < 0:
-            return None
-        entry = _entries[at]
+        entry = _entries[at] if at >= 0 else None
+    _forget_gone()
+    if entry is None:
+        return None
     mapping = entry.mapping()
     if mapping is None or high > entry.end or mapping.closed:
         return None
@@ -140,6 +169,7 @@ def find_identity(identity: Identity, readonly: bool) -> Mapping | None:
     """A live mapping of the memory `identity`, if this process has one."""
     with _lock:
         candidates = list(_by_identity.get(identity, ()))
+    _forget_gone()
     for entry in candidates:
         mapping = entry.mapping()
         if (
