@@ -10,6 +10,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 import pytest
@@ -17,19 +18,33 @@ import pytest
 import memshare as ms
 
 SHM = Path("/dev/shm")
+# What the suite puts in /dev/shm: memshare's random names, the tests' own
+# names, the standard library's random names (the compatibility tests) and
+# the POSIX semaphores of those.  Other programs' files are not looked at.
+SUITE_SEGMENTS = ("ms_*", "memshare-*", "psm_*", "sem.ms_*", "sem.memshare-*")
 # multiprocessing removes its own pymp-* directory when the interpreter exits.
 REMOVED_AT_EXIT = ("pymp-*",)
 
 
-def _entries(directory: Path) -> set[str]:
-    return set(os.listdir(directory)) if directory.is_dir() else set()
+def _entries(directory: Path, patterns: tuple[str, ...] = ("*",)) -> set[str]:
+    names = os.listdir(directory) if directory.is_dir() else []
+    return {n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A temp directory of the suite's own, for it and every process it
+    # starts (TMPDIR is inherited), removed when the session ends: what is
+    # left in it was left by the suite, and other programs' files in /tmp
+    # are none of its business.
+    private = tempfile.mkdtemp(prefix="memshare-pytest-")
+    os.environ["TMPDIR"] = tempfile.tempdir = private
+    # Removed at exit after multiprocessing removes its pymp-* directory in
+    # it (at exit priority -100).
+    Finalize(None, shutil.rmtree, (private, True), exitpriority=-200)
     if config.option.basetemp is None:
-        # A directory of our own for tmp_path, removed when the session ends,
-        # instead of pytest's pytest-of-<user>, which it keeps between runs.
-        config.option.basetemp = tempfile.mkdtemp(prefix="memshare-pytest-")
+        # tmp_path inside it, instead of pytest's pytest-of-<user>, which it
+        # keeps between runs.
+        config.option.basetemp = os.path.join(private, "tmp_path")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,16 +52,15 @@ def _leaves_no_trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     """Fail the session if it leaves files in /dev/shm or the temp directory."""
     tmp = Path(tempfile.gettempdir())
     basetemp = tmp_path_factory.getbasetemp()
-    tmp_before = _entries(tmp) | {basetemp.name}
-    shm_before = _entries(SHM)
+    shm_before = _entries(SHM, SUITE_SEGMENTS)
     yield
     shutil.rmtree(basetemp, ignore_errors=True)
     left = sorted(
         str(tmp / name)
-        for name in _entries(tmp) - tmp_before
+        for name in _entries(tmp) - {basetemp.name}
         if not any(fnmatch.fnmatch(name, pattern) for pattern in REMOVED_AT_EXIT)
     )
-    left += sorted(str(SHM / name) for name in _entries(SHM) - shm_before)
+    left += sorted(str(SHM / n) for n in _entries(SHM, SUITE_SEGMENTS) - shm_before)
     assert not left, f"the test suite left these behind: {left}"
 
 

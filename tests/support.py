@@ -67,6 +67,7 @@ def in_child(function: Callable[[], T]) -> T:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         os.close(read_end)
+        signal.alarm(60)  # a hang ends as a death by SIGALRM, reported below
         try:
             try:
                 outcome: tuple[str, object] = ("returned", function())
@@ -148,6 +149,12 @@ def helper_of(program: str, creator: int) -> int:
             if argv[:3] == wanted:
                 return int(entry.name)
     raise LookupError(f"no {program} serves {creator}")
+
+
+def is_zombie(pid: int) -> bool:
+    """Whether process `pid` ended and was not waited for yet."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "Z"
 
 
 def run_contending(

@@ -190,10 +190,93 @@ def closed_mapping(mm: Factory, directory: Path, rec: Recorder) -> None:
         "set index": lambda: m.__setitem__(0, 1),
         "iterate": lambda: list(m),
         "contains": lambda: b"a" in m,
+        "contains int": lambda: 1 in m,
         "memoryview": lambda: memoryview(m),
         "enter": m.__enter__,
+        # The closed mapping is refused before the arguments are looked at.
+        "read bad": lambda: m.read("x"),
+        "write bad": lambda: m.write(1),
+        "write_byte bad": lambda: m.write_byte("x"),
+        "seek bad": lambda: m.seek("x"),
+        "find bad": lambda: m.find(1),
+        "find bad start": lambda: m.find(b"a", "x"),
+        "flush bad": lambda: m.flush("x"),
+        "madvise bad": lambda: m.madvise(1.5),
+        "move bad": lambda: m.move(0, 0, "x"),
+        "resize bad": lambda: m.resize("x"),
     }.items():
         rec(name, step)
+
+
+def arguments_as_mmap_takes_them(mm: Factory, directory: Path, rec: Recorder) -> None:
+    m = mm(-1, PAGE)
+    m.write(b"abcabc")
+    for name, step in {
+        "find None": lambda: m.find(b"b", None),
+        "find end None": lambda: m.find(b"b", 0, None),
+        "rfind None": lambda: m.rfind(b"b", None, None),
+        "flush size None": lambda: m.flush(0, None),
+        "madvise length None": lambda: m.madvise(mmap.MADV_NORMAL, 0, None),
+        "read None": lambda: m.read(None),
+        "find keyword": lambda: m.find(sub=b"a"),
+        "read keyword": lambda: m.read(n=1),
+        "write keyword": lambda: m.write(bytes=b"a"),
+        "seek keyword": lambda: m.seek(pos=0),
+        "flush keyword": lambda: m.flush(offset=0),
+        "madvise keyword": lambda: m.madvise(option=mmap.MADV_NORMAL),
+        "move keyword": lambda: m.move(dest=0, src=1, count=1),
+        "resize keyword": lambda: m.resize(newsize=PAGE),
+        "readline argument": lambda: m.readline(1),
+        "tell argument": lambda: m.tell(1),
+    }.items():
+        rec(name, step)
+
+
+def position_past_a_shrunk_end(mm: Factory, directory: Path, rec: Recorder) -> None:
+    path = make_file(directory, CONTENT * 2)
+    with open(path, "r+b") as file:
+        m = mm(file.fileno(), 0)
+        # seek() returns the position from 3.13 on, None before: tell() says.
+        rec("seek", lambda: (m.seek(len(CONTENT) + 100), m.tell())[1])
+        rec("shrink below it", lambda: m.resize(len(CONTENT)))
+        for name, step in {
+            "tell": m.tell,
+            "read": m.read,
+            "read 5": lambda: m.read(5),
+            "readline": m.readline,
+            "read_byte": m.read_byte,
+            "write": lambda: m.write(b"a"),
+            "write_byte": lambda: m.write_byte(1),
+            "find": lambda: m.find(b"a"),
+            "rfind": lambda: m.rfind(b"\n"),
+            "seek relative": lambda: (m.seek(0, 1), m.tell())[1],
+            "seek back": lambda: (m.seek(-200, 1), m.tell())[1],
+            "tell again": m.tell,
+        }.items():
+            rec(name, step)
+        rec(
+            "a failed write leaves the position",
+            lambda: (m.seek(-3, 2), m.write(b"1234"), m.tell()),
+        )
+        rec("tell after", m.tell)
+        m.close()
+
+
+def subclasses(mm: Factory, directory: Path, rec: Recorder) -> None:
+    class Anonymous(mm):  # type: ignore[misc, valid-type]
+        # As CPython's test_mmap.test_subclass: __new__ with other arguments.
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return mm.__new__(cls, -1, *args, **kwargs)
+
+    class Own(mm):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any) -> None:  # the base's not called
+            self.note = "own"
+
+    rec("new with other arguments", lambda: len(Anonymous(PAGE)))
+    rec("isinstance", lambda: isinstance(Anonymous(PAGE), mm))
+    rec("own init", lambda: (m := Own(-1, PAGE), m.note, len(m))[1:])
+    rec("repr", lambda: repr(Own(-1, 10)))
+    rec("repr closed", lambda: (m := Own(-1, 10), m.close(), repr(m))[2])
 
 
 def exports(mm: Factory, directory: Path, rec: Recorder) -> None:
@@ -363,6 +446,9 @@ SCENARIOS = [
     anonymous_find,
     anonymous_move_flush_madvise,
     closed_mapping,
+    arguments_as_mmap_takes_them,
+    position_past_a_shrunk_end,
+    subclasses,
     exports,
     context_manager,
     file_shared,
@@ -527,15 +613,6 @@ def test_unknown_protection_bits_are_refused() -> None:
     with pytest.raises(OSError, match="unknown PROT_ bits") as error:
         ms.Mapping(-1, 10, prot=999)
     assert error.value.errno == 22
-
-
-def test_find_takes_none_for_the_default_as_bytes_find_does() -> None:
-    m = ms.Mapping(-1, PAGE)
-    m.write(b"abcabc")
-    assert m.find(b"c", None, None) == -1  # from the position, after the write
-    m.seek(0)
-    assert m.find(b"c", None, None) == 2
-    assert m.rfind(b"a", None, 5) == 3
 
 
 def test_trackfd(tmp_path: Path) -> None:

@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 from channels import CHANNELS, name_of
-from support import START_METHODS, interrupt_waiting, run_contending, wait_for
+from support import (
+    START_METHODS,
+    interrupt_waiting,
+    is_zombie,
+    run_contending,
+    wait_for,
+)
 
 import memshare as ms
 
@@ -172,7 +178,8 @@ def test_notify_wakes_exactly_n_waiting_processes() -> None:
     assert woken.load() == 8
 
 
-def test_a_waiter_killed_in_wait_does_not_swallow_a_notify() -> None:
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+def test_a_waiter_killed_in_wait_does_not_swallow_a_notify(reaped: bool) -> None:
     ctx = multiprocessing.get_context("spawn")
     condition, woken, ready = ms.Condition(ms.Lock()), ms.AtomicInt(), ms.AtomicInt()
     doomed = ctx.Process(target=wait_and_report, args=(condition, woken, ready))
@@ -182,10 +189,14 @@ def test_a_waiter_killed_in_wait_does_not_swallow_a_notify() -> None:
     survivor.start()
     assert wait_for(lambda: condition_waiters(condition) == 2)
     os.kill(doomed.pid, signal.SIGKILL)
-    doomed.join(TIMEOUT)
+    if reaped:
+        doomed.join(TIMEOUT)
+    else:  # a zombie is dead too
+        assert wait_for(lambda: is_zombie(doomed.pid))
     with condition:
         condition.notify(1)  # goes to the survivor, not to the dead
     survivor.join(TIMEOUT)
+    doomed.join(TIMEOUT)
     assert survivor.exitcode == 0
     assert woken.load() == 1
     assert condition_waiters(condition) == 0  # the dead one's slot is free again

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 from channels import CHANNELS, name_of
-from support import START_METHODS, interrupt_waiting, run_contending
+from support import (
+    START_METHODS,
+    interrupt_waiting,
+    is_zombie,
+    run_contending,
+    wait_for,
+)
 
 import memshare as ms
 
@@ -92,13 +98,18 @@ def test_a_timeout_gives_up_in_time() -> None:
     lock.release()
 
 
-def test_a_thread_that_ends_holding_a_lock_is_reported_too() -> None:
-    lock = ms.Lock()
+@pytest.mark.parametrize("kind", [ms.Lock, threading.Lock])
+def test_a_thread_that_ends_holding_a_lock_leaves_it_held_as_threading(
+    kind: Callable[[], Any],
+) -> None:
+    # Owner death is a property of processes: this one still runs.
+    lock = kind()
     holder = threading.Thread(target=lock.acquire)
     holder.start()
     holder.join()
-    with pytest.raises(ms.OwnerDiedError):
-        lock.acquire(timeout=1)
+    assert lock.acquire(timeout=0.05) is False
+    lock.release()  # by another thread than the one that acquired it
+    assert lock.acquire(timeout=0) is True
     lock.release()
 
 
@@ -119,9 +130,8 @@ def test_waiting_lets_other_threads_run_and_wakes_on_release() -> None:
     assert order == ["holder", "waiter"]
 
 
-def test_a_lock_is_released_by_the_thread_that_holds_it() -> None:
-    lock = ms.Lock()
-    lock.acquire()
+def release_in_a_thread(lock: Any) -> list[BaseException]:
+    """Release `lock` from another thread: what that raised."""
     errors: list[BaseException] = []
 
     def release() -> None:
@@ -133,18 +143,63 @@ def test_a_lock_is_released_by_the_thread_that_holds_it() -> None:
     other = threading.Thread(target=release)
     other.start()
     other.join()
-    assert "another thread holds" in str(errors[0])
-    assert lock.locked()
-    lock.release()
+    return errors
 
 
-def test_acquiring_a_held_lock_again_fails_instead_of_hanging() -> None:
-    lock = ms.Lock()
+@pytest.mark.parametrize("kind", [ms.Lock, threading.Lock])
+def test_any_thread_may_release_a_lock_as_threading(kind: Callable[[], Any]) -> None:
+    lock = kind()
     lock.acquire()
-    assert lock.acquire(timeout=0.05) is False
-    with pytest.raises(RuntimeError, match="would wait for ever"):
-        lock.acquire()
+    assert release_in_a_thread(lock) == []
+    assert not lock.locked()
+
+
+@pytest.mark.parametrize("kind", [ms.RLock, threading.RLock])
+def test_only_the_holder_releases_an_rlock_as_threading(
+    kind: Callable[[], Any],
+) -> None:
+    lock = kind()
+    lock.acquire()
+    errors = release_in_a_thread(lock)
+    assert "cannot release un-acquired lock" in str(errors[0])
+    assert lock._is_owned()
     lock.release()
+
+
+@pytest.mark.parametrize("kind", [ms.Lock, threading.Lock])
+def test_acquiring_a_held_lock_again_waits_as_threading(
+    kind: Callable[[], Any],
+) -> None:
+    lock = kind()
+    lock.acquire()
+    start = time.monotonic()
+    assert lock.acquire(timeout=0.1) is False
+    assert time.monotonic() - start >= 0.09
+    assert lock.acquire(False) is False
+    lock.release()
+
+
+def test_threading_condition_works_with_an_rlock() -> None:
+    # threading.Condition asks an RLock for _is_owned, _release_save and
+    # _acquire_restore.
+    lock = ms.RLock()
+    condition = threading.Condition(lock)
+    ready: list[int] = []
+
+    def notify() -> None:
+        with condition:
+            ready.append(1)
+            condition.notify()
+
+    with condition, lock:  # held twice: wait() releases both
+        other = threading.Thread(target=notify)
+        other.start()
+        assert condition.wait_for(lambda: ready, TIMEOUT)
+        assert lock._recursion_count() == 2
+    other.join(TIMEOUT)
+    assert lock._recursion_count() == 0
+    with pytest.raises(RuntimeError, match="un-acquired"):
+        lock._release_save()
 
 
 @pytest.mark.parametrize("kind", [ms.RLock, threading.RLock])
@@ -225,7 +280,7 @@ def through_pool_of(method: str, value: Any) -> Any:
     ("place", "message"),
     [
         (lambda s: ms.Lock(buffer=s, offset=4), "multiple of 8"),
-        (lambda s: ms.Lock(buffer=s, offset=1000), "does not leave room"),
+        (lambda s: ms.Lock(buffer=s, offset=1008), "does not leave room"),
         (lambda s: ms.Lock(buffer=s, offset=-8), "does not leave room"),
         (lambda s: ms.Lock(buffer=s[::2]), "contiguous"),
         (lambda s: ms.Lock(buffer=np.zeros(64, np.uint8)), "memory memshare shares"),
@@ -260,6 +315,11 @@ def report_held(lock: Any) -> tuple[bool, bool]:
     return lock.locked(), lock.acquire(timeout=0.01)
 
 
+def release(lock: Any) -> bool:
+    lock.release()
+    return lock.locked()
+
+
 @pytest.mark.parametrize("method", START_METHODS)
 @pytest.mark.parametrize("channel", CHANNELS, ids=name_of)
 @pytest.mark.parametrize("kind", [ms.Lock, ms.RLock])
@@ -270,6 +330,25 @@ def test_a_lock_reaches_other_processes_through_every_channel(
     with lock:  # held here: the other process sees it held
         reply = channel(multiprocessing.get_context(method), report_held, lock)
     assert reply == (True, False)
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_another_process_may_release_a_lock(method: str) -> None:
+    # As multiprocessing.Lock: one process takes it, another lets it go.
+    lock = ms.Lock()
+    lock.acquire()
+    with multiprocessing.get_context(method).Pool(1) as pool:
+        assert pool.apply(release, (lock,)) is False
+    assert lock.acquire(timeout=0) is True
+    lock.release()
+
+
+def test_an_rlock_is_released_only_in_the_process_that_holds_it() -> None:
+    lock = ms.RLock()
+    with lock, multiprocessing.get_context("spawn").Pool(1) as pool:
+        with pytest.raises(RuntimeError, match="un-acquired"):
+            pool.apply(release, (lock,))
+        assert lock._is_owned()
 
 
 def add_under_lock(lock: Any, counter: Any, times: int, start: Any) -> None:
@@ -297,10 +376,9 @@ def hold_and_wait(lock: Any, ready: Any) -> None:
     time.sleep(600)
 
 
-@pytest.mark.parametrize("kind", [ms.Lock, ms.RLock])
-def test_the_next_acquirer_of_a_dead_holders_lock_gets_it_and_is_told(
-    kind: Callable[[], Any],
-) -> None:
+def held_by_a_killed_process(kind: Callable[[], Any], reaped: bool) -> Any:
+    """A lock of `kind` whose holder was SIGKILLed; `reaped`: waited for (if
+    not, it stays a zombie until the test ends)."""
     ctx = multiprocessing.get_context("spawn")
     lock = kind()
     waiting, ready = ctx.Pipe(duplex=False)
@@ -308,18 +386,43 @@ def test_the_next_acquirer_of_a_dead_holders_lock_gets_it_and_is_told(
     holder.start()
     assert waiting.recv() == "holding"
     os.kill(holder.pid, signal.SIGKILL)
-    holder.join(TIMEOUT)
+    if reaped:
+        holder.join(TIMEOUT)
+    else:
+        assert wait_for(lambda: is_zombie(holder.pid))
+    return lock, holder
+
+
+ACQUIRES = {
+    "blocking": lambda lock: lock.acquire(),
+    "with a timeout": lambda lock: lock.acquire(timeout=TIMEOUT),
+    "non-blocking": lambda lock: lock.acquire(False),
+    "with": lambda lock: lock.__enter__(),
+}
+
+
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+@pytest.mark.parametrize("how", ACQUIRES)
+@pytest.mark.parametrize("kind", [ms.Lock, ms.RLock])
+def test_the_next_acquirer_of_a_dead_holders_lock_gets_it_and_is_told(
+    kind: Callable[[], Any], how: str, reaped: bool
+) -> None:
+    lock, holder = held_by_a_killed_process(kind, reaped)
     with pytest.raises(ms.OwnerDiedError, match="check what it guards"):
-        lock.acquire(timeout=TIMEOUT)
+        ACQUIRES[how](lock)
     assert lock.locked()  # held by this thread, and not poisoned:
     lock.release()
     assert lock.acquire(timeout=1) is True
     lock.release()
+    holder.join(TIMEOUT)
 
 
-def test_a_waiter_blocked_when_the_holder_dies_is_woken_and_told() -> None:
+@pytest.mark.parametrize("kind", [ms.Lock, ms.RLock])
+def test_a_waiter_blocked_when_the_holder_dies_is_told_at_once(
+    kind: Callable[[], Any],
+) -> None:
     ctx = multiprocessing.get_context("spawn")
-    lock = ms.Lock()
+    lock = kind()
     waiting, ready = ctx.Pipe(duplex=False)
     holder = ctx.Process(target=hold_and_wait, args=(lock, ready))
     holder.start()
@@ -330,16 +433,38 @@ def test_a_waiter_blocked_when_the_holder_dies_is_woken_and_told() -> None:
         try:
             outcome.append(lock.acquire(timeout=TIMEOUT))
         except ms.OwnerDiedError as error:
+            outcome.append(time.monotonic())
             outcome.append(error)
             lock.release()
 
     waiter = threading.Thread(target=wait)
     waiter.start()
-    time.sleep(0.1)
-    os.kill(holder.pid, signal.SIGKILL)
+    time.sleep(0.2)  # asleep in the kernel by now
+    killed = time.monotonic()
+    os.kill(holder.pid, signal.SIGKILL)  # not reaped before the waiter hears
     waiter.join(TIMEOUT)
     holder.join(TIMEOUT)
-    assert isinstance(outcome[0], ms.OwnerDiedError)
+    told, error = outcome
+    assert isinstance(error, ms.OwnerDiedError)
+    # Waiters look at the holder every slice of 20 ms: well within the
+    # timeout of 60 s, which a waiter that never looked would reach.
+    assert told - killed < 5
+
+
+def test_a_holder_whose_pid_went_to_another_process_is_dead() -> None:
+    # The lock records its holder's pid and start time: a pid that now
+    # belongs to a later process (here, one started after this one, the
+    # holder) is not the holder.
+    lock = ms.Lock()
+    lock.acquire()
+    state = lock.cell[8:16].view(np.uint32)
+    assert state[0] == os.getpid()
+    with subprocess.Popen(["sleep", "60"]) as later:
+        state[0] = later.pid
+        with pytest.raises(ms.OwnerDiedError):
+            lock.acquire(False)
+        later.kill()
+    lock.release()
 
 
 def test_ctrl_c_interrupts_a_waiting_acquire() -> None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -65,6 +68,38 @@ def test_set_wakes_every_waiting_thread() -> None:
     for waiter in waiters:
         waiter.join(TIMEOUT)
     assert woken == [True] * 4
+
+
+def wait_for_event(event: Any, waiting: Any) -> bool:
+    waiting.fetch_add(1)
+    return bool(event.wait(TIMEOUT))
+
+
+@pytest.mark.parametrize("kind", [ms.Event, threading.Event])
+def test_set_then_clear_at_once_wakes_every_waiting_thread(
+    kind: Callable[[], Any],
+) -> None:
+    # As CPython's lock_tests.EventTests.test_set_and_clear: a waiter that
+    # was waiting when set() was called wakes, with True.
+    event, waiting = kind(), ms.AtomicInt()
+    with ThreadPoolExecutor(50) as pool:
+        woken = [pool.submit(wait_for_event, event, waiting) for _ in range(50)]
+        assert wait_for(lambda: waiting.load() == 50)
+        time.sleep(0.2)  # asleep in the kernel by now
+        event.set()
+        event.clear()
+        assert [w.result(TIMEOUT) for w in woken] == [True] * 50
+
+
+def test_set_then_clear_at_once_wakes_every_waiting_process() -> None:
+    event, waiting = ms.Event(), ms.AtomicInt()
+    with ProcessPoolExecutor(8, multiprocessing.get_context("spawn")) as pool:
+        woken = [pool.submit(wait_for_event, event, waiting) for _ in range(8)]
+        assert wait_for(lambda: waiting.load() == 8)
+        time.sleep(0.2)
+        event.set()
+        event.clear()
+        assert [w.result(TIMEOUT) for w in woken] == [True] * 8
 
 
 # -- Semaphore and BoundedSemaphore -------------------------------------------------------------
@@ -325,3 +360,74 @@ def test_ctrl_c_interrupts_a_wait(kind: str) -> None:
     line, elapsed = interrupt_waiting(waits, kind)
     assert line.startswith("interrupted")
     assert elapsed < 1
+
+
+# -- the interpreter's exit --------------------------------------------------------------
+
+DAEMONS_AT_EXIT = """
+import sys, threading, time
+import memshare as ms
+
+lock, rlock = ms.Lock(), ms.RLock()
+lock.acquire()
+rlock.acquire()
+condition = ms.Condition(ms.Lock())
+queue = ms.Queue()
+waits = {
+    "Lock.acquire": lambda timeout: lock.acquire(timeout=timeout or -1),
+    "RLock.acquire": lambda timeout: rlock.acquire(timeout=timeout or -1),
+    "Event.wait": ms.Event().wait,
+    "Semaphore.acquire": lambda timeout: ms.Semaphore(0).acquire(timeout=timeout),
+    "Condition.wait": lambda timeout: condition.acquire() and condition.wait(timeout),
+    "Barrier.wait": lambda timeout: ms.Barrier(2).wait(timeout),
+    "Queue.get": lambda timeout: queue.get(timeout=timeout),
+}
+wait = waits[sys.argv[1]]
+
+
+def forever():
+    wait(None)
+
+
+def again_and_again():  # takes the GIL back between waits, while exiting too
+    while True:
+        try:
+            wait(0.001)
+        except Exception:
+            pass
+
+
+for target in (forever, again_and_again):
+    threading.Thread(target=target, daemon=True).start()
+time.sleep(0.2)
+print("exiting", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        "Lock.acquire",
+        "RLock.acquire",
+        "Event.wait",
+        "Semaphore.acquire",
+        "Condition.wait",
+        "Barrier.wait",
+        "Queue.get",
+    ],
+)
+def test_daemon_threads_waiting_when_the_interpreter_exits_let_it_exit(
+    wait: str,
+) -> None:
+    # CPython ends such threads by pthread_exit() once it finalizes; that
+    # must not abort the process ("terminate called without an active
+    # exception") wherever in a wait it happens.
+    for _ in range(3):  # the moment it happens at varies
+        done = subprocess.run(
+            [sys.executable, "-c", DAEMONS_AT_EXIT, wait],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "exiting\n", "")

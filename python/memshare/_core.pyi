@@ -57,11 +57,11 @@ class Mapping:
         """
         The descriptor the mapping keeps, or -1.
         """
-    def find(self, sub: typing_extensions.Buffer, start: int | None = None, end: int | None = None) -> int:
+    def find(self, sub: typing_extensions.Buffer, start: int = ..., end: int = ...) -> int:
         """
-        The lowest index of sub in [start, end), or -1.
+        The lowest index of sub in [start, end) (from the position to the end if left out), or -1.
         """
-    def flush(self, offset: int = 0, size: int | None = None) -> None:
+    def flush(self, offset: int = 0, size: int = ...) -> None:
         """
         Write changes back to the file (msync MS_SYNC).
         """
@@ -69,9 +69,9 @@ class Mapping:
         """
         mlock() a range.
         """
-    def madvise(self, option: int, start: int = 0, length: int | None = None) -> None:
+    def madvise(self, option: int, start: int = 0, length: int = ...) -> None:
         """
-        madvise() a range, as mmap.mmap.madvise.
+        madvise() a range (to the end if no length), as mmap.mmap.madvise.
         """
     def move(self, dest: int, src: int, count: int) -> None:
         """
@@ -105,9 +105,9 @@ class Mapping:
         """
         Resize the mapping, and its file.
         """
-    def rfind(self, sub: typing_extensions.Buffer, start: int | None = None, end: int | None = None) -> int:
+    def rfind(self, sub: typing_extensions.Buffer, start: int = ..., end: int = ...) -> int:
         """
-        The highest index of sub in [start, end), or -1.
+        The highest index of sub in [start, end) (from the position to the end if left out), or -1.
         """
     def seek(self, pos: int, whence: int = 0) -> int:
         """
@@ -272,46 +272,40 @@ class FileDescriptor:
         """
 class SyncLock:
     """
-    A robust mutex in the shared memory `cell`, made there or attached to.
+    A lock in the shared memory `cell`, made there or attached to.
     """
-    @staticmethod
-    def __enter__(*args, **kwargs):
-        """
-        acquire()
-        """
-    @staticmethod
-    def __exit__(*args, **kwargs):
-        """
-        release()
-        """
     @staticmethod
     def __new__(type, *args, **kwargs):
         """
         Create and return a new object.  See help(type) for accurate signature.
         """
-    @staticmethod
-    def _depth(*args, **kwargs):
+    def __enter__(self):
         """
-        How many times this thread holds the lock (0: it does not).
+        acquire()
         """
-    @staticmethod
-    def acquire(*args, **kwargs):
+    def __exit__(self, *exc_info):
         """
-        acquire(blocking=True, timeout=-1): True once held, False if not in time.
+        release()
         """
-    @staticmethod
-    def locked(*args, **kwargs):
+    def _depth(self):
+        """
+        How many times this thread holds the RLock (0: it does not); a Lock: 1 if held.
+        """
+    def acquire(self, blocking = True, timeout = -1):
+        """
+        True once held, False if not in time.
+        """
+    def locked(self):
         """
         Whether some thread holds the lock.
         """
-    @staticmethod
-    def release(*args, **kwargs):
+    def release(self):
         """
         Release the lock.
         """
 class OwnerDiedError(RuntimeError):
     """
-    A lock was acquired whose holder had ended without releasing it.
+    A lock was acquired whose holding process had ended without releasing it.
     
     The lock is held by the caller when this is raised, and stays usable: check (and repair) what it guards, then release it.
     """
@@ -361,7 +355,7 @@ class SharedEvent:
         ...
     def wait(self, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
         """
-        Waits at most `seconds` (None: for ever): the flag.
+        Waits at most `seconds` (None: for ever): whether the flag was set.
         """
     @property
     def cell(self) -> typing.Any:
@@ -375,6 +369,10 @@ class SharedSemaphore:
         ...
     def acquire(self, blocking: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
         ...
+    def bound(self) -> int:
+        """
+        The largest value allowed.
+        """
     def release(self, count: typing.SupportsInt | typing.SupportsIndex) -> bool:
         """
         Adds `count`; False if that passes the bound.
@@ -620,6 +618,10 @@ def receive_shared(address: bytes, token: bytes, pid: int, fd: int, identity: tu
     """
     A shared Mapping of the first `length` bytes of the memory `identity`, which process `pid` offers as its `fd`: parked here already, else taken from that process while it lives, else from its courier.  The mapping keeps the descriptor, and is parked for a moment once dropped.
     """
+def recycling_budget() -> int:
+    """
+    The most array memory this process keeps for reuse, in bytes (from the machine's memory).
+    """
 def release_kept_segments() -> int:
     """
     Unmap every kept segment now; the bytes let go of.
@@ -654,7 +656,7 @@ ACCESS_READ: int = 1
 ACCESS_WRITE: int = 2
 ALLOCATIONGRANULARITY: int = 4096
 ATOMIC_SIZE: int = 16
-BARRIER_SIZE: int = 64
+BARRIER_SIZE: int = 40
 EVENT_SIZE: int = 16
 F_SEAL_EXEC: int = 32
 F_SEAL_FUTURE_WRITE: int = 16
@@ -662,7 +664,7 @@ F_SEAL_GROW: int = 4
 F_SEAL_SEAL: int = 1
 F_SEAL_SHRINK: int = 2
 F_SEAL_WRITE: int = 8
-LOCK_SIZE: int = 48
+LOCK_SIZE: int = 24
 MADV_COLD: int = 20
 MADV_COLLAPSE: int = 25
 MADV_DODUMP: int = 17
@@ -726,5 +728,4 @@ PROT_READ: int = 1
 PROT_WRITE: int = 2
 SEMAPHORE_SIZE: int = 24
 lock_kind: int = 1
-recycling_budget: int = 3159563776
 rlock_kind: int = 2

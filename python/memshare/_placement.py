@@ -154,6 +154,15 @@ class Placed:
         """The shared memory it lives in."""
         return self._impl.cell  # type: ignore[no-any-return]
 
+    def _repr_as_threading(self, state: str) -> str:
+        """``<module.Class at 0x...: state>``, as threading's primitives show
+        themselves (the address: the cell's)."""
+        cls = type(self)
+        return (
+            f"<{cls.__module__}.{cls.__qualname__} at {self.cell.ctypes.data:#x}: "
+            f"{state}>"
+        )
+
     def __reduce__(self) -> Any:
         return refuse_pickle(type(self).__name__)
 

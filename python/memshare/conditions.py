@@ -39,19 +39,18 @@ def condition_size(max_waiters: int = 64) -> int:
 
 def _release_all(lock: AnyLock) -> int:
     """Release every hold this thread has on `lock`: how many."""
-    depth = lock._depth()
-    for _ in range(depth):
-        lock.release()
-    return depth
+    if isinstance(lock, RLock):
+        return lock._release_save()
+    lock.release()
+    return 1
 
 
 def _take_back(lock: AnyLock, depth: int) -> None:
     """Hold `lock` `depth` times again, as before _release_all()."""
-    try:
+    if isinstance(lock, RLock):
+        lock._acquire_restore(depth)
+    else:
         lock.acquire()
-    finally:  # held either way, OwnerDiedError or not
-        for _ in range(depth - 1):
-            lock.acquire()
 
 
 class Condition(Placed):
@@ -290,8 +289,8 @@ class Barrier(Placed):
 
     def __repr__(self) -> str:
         if self.broken:
-            return f"<memshare.Barrier broken, parties={self.parties}>"
-        return f"<memshare.Barrier waiters={self.n_waiting}/{self.parties}>"
+            return self._repr_as_threading("broken")
+        return self._repr_as_threading(f"waiters={self.n_waiting}/{self.parties}")
 
 
 def _reduce_barrier(barrier: Barrier) -> tuple[Any, ...]:

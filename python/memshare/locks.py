@@ -10,12 +10,16 @@ and :mod:`multiprocessing`'s locks, and more:
 - they travel to other processes through every ``multiprocessing`` channel
   (Process arguments, Pool, Queue, Pipe, ``ProcessPoolExecutor``) under
   fork, spawn and forkserver, as a handle to that memory;
-- a lock whose holder died is not lost: the next ``acquire()`` gets it and
-  raises :class:`OwnerDiedError` to say so, with the lock held;
+- a lock whose holding process died is not lost: the next ``acquire()``
+  gets it and raises :class:`OwnerDiedError` to say so, with the lock held;
 - waiting releases the GIL and stays interruptible by Ctrl-C.
 
-They are robust, process-shared pthread mutexes: a lock is released by the
-thread that acquired it (``threading.Lock`` lets any thread release it).
+As with :mod:`threading`, any thread of any process may release a
+:class:`Lock`, and acquiring it again from the thread that holds it waits;
+an :class:`RLock` is released only by the thread that holds it.  Owner death
+is a property of processes: a thread that ends holding a lock leaves it
+held, as in :mod:`threading`.  Processes that share a lock must see each
+other's pids (one pid namespace): that is how a dead holder is found.
 """
 
 from __future__ import annotations
@@ -77,8 +81,9 @@ class _SharedLock(_LockBase):
         return refuse_pickle(self._name)
 
     def __repr__(self) -> str:
+        # As threading's: "<unlocked _thread.lock object at 0x...>".
         state = "locked" if self.locked() else "unlocked"
-        return f"<memshare.{self._name} {state} at {self.cell.ctypes.data:#x}>"
+        return f"<{state} memshare.{self._name} object at {self.cell.ctypes.data:#x}>"
 
 
 class Lock(_SharedLock):
@@ -90,9 +95,11 @@ class Lock(_SharedLock):
     made there before.
 
     ``acquire(blocking=True, timeout=-1)`` returns True once the lock is
-    held, False if it was not free in time.  If its holder ended without
-    releasing it, ``acquire()`` raises :class:`OwnerDiedError` with the lock
-    held: check what it guards, then ``release()``.
+    held, False if it was not free in time.  If the process that held it
+    ended without releasing it, ``acquire()`` raises :class:`OwnerDiedError`
+    with the lock held (within a slice of a waiting acquire, or at once):
+    check what it guards, then ``release()``.  Any thread or process may
+    release it.
     """
 
     __module__ = "memshare"
@@ -103,12 +110,42 @@ class Lock(_SharedLock):
 
 class RLock(_SharedLock):
     """A reentrant lock in shared memory: :class:`threading.RLock`'s
-    interface, placed and found as :class:`Lock` is."""
+    interface, placed and found as :class:`Lock` is.  Only the thread that
+    holds it may release it."""
 
     __module__ = "memshare"
     _kind = _core.rlock_kind
     _name = "RLock"
     _phrase = "an RLock"
+
+    # The methods threading.Condition uses with an RLock, so that it works
+    # with this one too (within one process: a memshare.Condition reaches
+    # the others).
+
+    def _is_owned(self) -> bool:
+        return self._depth() > 0
+
+    def _recursion_count(self) -> int:
+        return self._depth()
+
+    def _release_save(self) -> int:
+        """Release every hold this thread has: how many, for
+        _acquire_restore()."""
+        depth = self._depth()
+        if depth == 0:
+            raise RuntimeError("cannot release un-acquired lock")
+        for _ in range(depth):
+            self.release()
+        return depth
+
+    def _acquire_restore(self, depth: int) -> None:
+        """Hold the lock `depth` times again, as before _release_save();
+        OwnerDiedError with the lock held as acquire() raises it."""
+        try:
+            self.acquire()
+        finally:  # held either way
+            for _ in range(depth - 1):
+                self.acquire()
 
 
 def register() -> None:

@@ -8,7 +8,7 @@ import math
 import operator
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal, SupportsIndex, overload
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from . import _core, _html
 
 if TYPE_CHECKING:
-    from typing_extensions import Buffer
+    from typing_extensions import Buffer, Self
 
 __all__ = ["Mapping", "map_anonymous", "map_file"]
 
@@ -65,6 +65,17 @@ class Mapping(_core.Mapping):
 
     __module__ = "memshare"
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # mmap.mmap maps in __new__, so that a subclass may override __new__
+        # (calling it with other arguments) or __init__ (without calling
+        # it); pybind11's types are made by __init__.
+        mapping = _core.Mapping.__new__(cls)
+        _core.Mapping.__init__(mapping, *args, **kwargs)
+        return mapping
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # mapped by __new__
+
     if TYPE_CHECKING:
         # What the C++ type provides, in the terms type checkers know.
         def __buffer__(self, flags: int, /) -> memoryview: ...
@@ -105,13 +116,13 @@ class Mapping(_core.Mapping):
         return any(item == byte for byte in self)
 
     def __repr__(self) -> str:
-        name = "memshare.Mapping" if type(self) is Mapping else type(self).__qualname__
+        # mmap.mmap's, which names a subclass by its __name__.
+        name = "memshare.Mapping" if type(self) is Mapping else type(self).__name__
         if self.closed:
             return f"<{name} closed=True>"
         return (
             f"<{name} closed=False, access={_ACCESS_NAMES.get(self.access)}, "
-            f"length={len(self)}, pos={self.tell()}, offset={self.offset}, "
-            f"kind={self.kind!r}>"
+            f"length={len(self)}, pos={self.tell()}, offset={self.offset}>"
         )
 
     # -- what kind of mapping --------------------------------------------------------

@@ -107,6 +107,6 @@ def info() -> SystemInfo:
         open_files_limit=_limit(resource.RLIMIT_NOFILE),
         locked_memory_limit=_limit(resource.RLIMIT_MEMLOCK),
         open_files=len(os.listdir("/proc/self/fd")),
-        recycling_budget=_core.recycling_budget,
+        recycling_budget=_core.recycling_budget(),
         kept=dict(_core.kept_segments()),
     )

@@ -68,8 +68,7 @@ class Event(Placed):
         return self._impl.wait(seconds(timeout))
 
     def __repr__(self) -> str:
-        state = "set" if self.is_set() else "unset"
-        return f"<memshare.Event {state} at {self.cell.ctypes.data:#x}>"
+        return self._repr_as_threading("set" if self.is_set() else "unset")
 
 
 class Semaphore(Placed, Acquirable):
@@ -120,10 +119,8 @@ class Semaphore(Placed, Acquirable):
         return self._impl.value()
 
     def __repr__(self) -> str:
-        name = type(self).__name__
-        return (
-            f"<memshare.{name} value={self.get_value()} at {self.cell.ctypes.data:#x}>"
-        )
+        bound = f"/{self._impl.bound()}" if self._bounded else ""
+        return self._repr_as_threading(f"value={self.get_value()}{bound}")
 
 
 class BoundedSemaphore(Semaphore):

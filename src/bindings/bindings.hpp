@@ -8,11 +8,16 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>
+#endif
+
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
+#include <type_traits>
 
 namespace py = pybind11;
 
@@ -28,6 +33,24 @@ struct index_arg {
 // The same for the "i" format: a C int.
 struct int_arg {
     int value;
+};
+
+// An index argument that may be left out, as PyArg_Parse's "|n" takes it:
+// None is refused as any other non-integer is (mmap.find(b"x", None) raises
+// TypeError).  Left out, it holds nothing.  Give such an argument the
+// default not_given(): py::arg_v("start", not_given(), "...").
+struct optional_index {
+    std::optional<std::int64_t> value;
+};
+[[nodiscard]] py::handle not_given() noexcept;
+
+// The Mapping a method is called on, refused (ValueError) if it is closed
+// before the method's other arguments are converted: mmap.mmap checks that
+// first, so a closed mapping raises ValueError whatever the arguments.
+struct open_mapping {
+    Mapping* mapping = nullptr;
+    Mapping* operator->() const noexcept { return mapping; }
+    Mapping& operator*() const noexcept { return *mapping; }
 };
 
 // An optional index_arg as the core takes it.
@@ -63,21 +86,66 @@ struct bytes_arg {
     std::span<const std::byte> bytes;
 };
 
-// Runs `wait(interrupted)` without the GIL.  `interrupted()`, which the
-// wait calls between slices, takes the GIL back to run signal handlers; a
-// handler's exception (Ctrl-C's KeyboardInterrupt) ends the wait and is
-// raised once it has.
+#if defined(__GLIBCXX__)
+// What glibc's pthread_exit() unwinds the thread's stack with: it may pass
+// through C++ frames and their destructors, but every catch (...) must let
+// it on (catch it first, and rethrow).
+using thread_exit = abi::__forced_unwind;
+#else
+struct thread_exit {}; // never thrown: pthread_exit() does not unwind here
+#endif
+
+// Runs `work()` without the GIL, as Py_BEGIN_ALLOW_THREADS and
+// Py_END_ALLOW_THREADS do, and gives what it returns.  Not with pybind11's
+// gil_scoped_release: a daemon thread that takes the GIL back while the
+// interpreter finalizes is ended by CPython with pthread_exit(), whose
+// unwinding aborts the process if it starts in a destructor.  Started from
+// plain code, it unwinds to the thread's start, as for CPython's own waits.
+template <class Work>
+decltype(auto) without_gil(Work&& work) {
+    PyThreadState* const state = PyEval_SaveThread();
+    try {
+        if constexpr (std::is_void_v<decltype(work())>) {
+            work();
+            PyEval_RestoreThread(state);
+        } else {
+            decltype(auto) result = work();
+            PyEval_RestoreThread(state);
+            return result;
+        }
+    } catch (thread_exit&) {
+        throw; // the thread ends, without the GIL
+    } catch (...) {
+        PyEval_RestoreThread(state);
+        throw;
+    }
+}
+
+// Whether the calling thread runs Python's signal handlers: only there
+// can Ctrl-C end a wait.  Call with the GIL.
+[[nodiscard]] bool runs_signal_handlers();
+
+// Runs `wait(interrupted)` without the GIL.  In the main thread,
+// `interrupted()`, which the wait calls between slices, takes the GIL back
+// to run signal handlers; a handler's exception (Ctrl-C's
+// KeyboardInterrupt) ends the wait and is raised once it has.  Other
+// threads run no handlers, so their waits never take the GIL before the
+// end (a daemon thread may then sleep on while the interpreter exits).
 template <class Wait>
 auto wait_interruptibly(Wait&& wait) {
+    const bool handles_signals = runs_signal_handlers();
     bool stopped = false;
-    auto got = [&] {
-        const py::gil_scoped_release released;
-        return wait([&stopped] {
-            const py::gil_scoped_acquire held;
+    auto got = without_gil([&] {
+        return wait([handles_signals, &stopped] {
+            if (!handles_signals) {
+                return false;
+            }
+            const PyGILState_STATE held = PyGILState_Ensure();
             stopped = PyErr_CheckSignals() != 0;
+            PyGILState_Release(held);
             return stopped;
         });
-    }();
+    });
     if (stopped) {
         throw py::error_already_set();
     }
@@ -85,6 +153,7 @@ auto wait_interruptibly(Wait&& wait) {
 }
 
 void register_errors(py::module_& m);
+void register_threads(py::module_& m);
 void register_constants(py::module_& m);
 void register_mapping(py::module_& m);
 void register_shm(py::module_& m);
@@ -122,6 +191,38 @@ struct type_caster<memshare::bindings::index_arg> {
             throw error_already_set();
         }
         value.value = result;
+        return true;
+    }
+};
+
+template <>
+struct type_caster<memshare::bindings::optional_index> {
+    PYBIND11_TYPE_CASTER(memshare::bindings::optional_index, const_name("int"));
+
+    bool load(handle source, bool convert) {
+        if (source.is(memshare::bindings::not_given())) {
+            value.value.reset();
+            return true;
+        }
+        type_caster<memshare::bindings::index_arg> index;
+        index.load(source, convert); // raises TypeError for None, as "n" does
+        value.value = static_cast<memshare::bindings::index_arg>(index).value;
+        return true;
+    }
+};
+
+template <>
+struct type_caster<memshare::bindings::open_mapping> {
+    PYBIND11_TYPE_CASTER(memshare::bindings::open_mapping, const_name("Mapping"));
+
+    bool load(handle source, bool convert) {
+        type_caster_base<memshare::Mapping> base;
+        if (!base.load(source, convert)) {
+            return false;
+        }
+        auto& mapping = static_cast<memshare::Mapping&>(base);
+        mapping.require_open(); // before the other arguments are converted
+        value.mapping = &mapping;
         return true;
     }
 };

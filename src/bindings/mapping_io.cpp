@@ -9,47 +9,53 @@
 namespace memshare::bindings {
 namespace {
 
+// The methods here take their arguments by position only, as mmap.mmap's
+// do, and check that the mapping is open before converting them.
+
 // find() or rfind(), which differ only in the direction of the search.
 auto finder(bool reverse) {
-    return [reverse](Mapping& self, const bytes_arg& sub,
-                     const std::optional<index_arg>& start,
-                     const std::optional<index_arg>& end) {
-        return self.find(sub.bytes, value_of(start), value_of(end), reverse);
+    return [reverse](open_mapping self, const bytes_arg& sub,
+                     const optional_index& start, const optional_index& end) {
+        return self->find(sub.bytes, start.value, end.value, reverse);
     };
 }
 
 void bind_reading(py::class_<Mapping>& cls) {
     cls.def(
            "read",
-           [](Mapping& self, const std::optional<index_arg>& n) {
-               return bytes_from(self, self.read(value_of(n)));
+           [](open_mapping self, const std::optional<index_arg>& n) {
+               return bytes_from(*self, self->read(value_of(n)));
            },
-           py::arg("n") = py::none(),
+           py::arg("n") = py::none(), py::pos_only(),
            "Read up to n bytes (all if None) from the position.")
         .def("read_byte", &Mapping::read_byte, "Read one byte, as an int.")
         .def(
             "readline", [](Mapping& self) { return bytes_from(self, self.readline()); },
             "Read through the next newline.")
-        .def("find", finder(false), py::arg("sub"), py::arg("start") = py::none(),
-             py::arg("end") = py::none(),
-             "The lowest index of sub in [start, end), or -1.")
-        .def("rfind", finder(true), py::arg("sub"), py::arg("start") = py::none(),
-             py::arg("end") = py::none(),
-             "The highest index of sub in [start, end), or -1.");
+        .def("find", finder(false), py::arg("sub"),
+             py::arg_v("start", not_given(), "..."),
+             py::arg_v("end", not_given(), "..."), py::pos_only(),
+             "The lowest index of sub in [start, end) (from the position to the end "
+             "if left out), or -1.")
+        .def("rfind", finder(true), py::arg("sub"),
+             py::arg_v("start", not_given(), "..."),
+             py::arg_v("end", not_given(), "..."), py::pos_only(),
+             "The highest index of sub in [start, end) (from the position to the "
+             "end if left out), or -1.");
 }
 
 void bind_writing(py::class_<Mapping>& cls) {
     cls.def(
            "write",
-           [](Mapping& self, const bytes_arg& data) {
-               self.copy_in(self.write(data.bytes.size()), data.bytes.data());
+           [](open_mapping self, const bytes_arg& data) {
+               self->copy_in(self->write(data.bytes.size()), data.bytes.data());
                return data.bytes.size();
            },
-           py::arg("bytes"), "Write bytes at the position; return how many.")
+           py::arg("bytes"), py::pos_only(),
+           "Write bytes at the position; return how many.")
         .def(
             "write_byte",
-            [](Mapping& self, index_arg byte) {
-                self.require_open();
+            [](open_mapping self, index_arg byte) {
                 if (byte.value < 0 || byte.value > 255) {
                     PyErr_SetString(
                         PyExc_OverflowError,
@@ -58,33 +64,33 @@ void bind_writing(py::class_<Mapping>& cls) {
                             : "unsigned byte integer is greater than maximum");
                     throw py::error_already_set();
                 }
-                self.write_byte(static_cast<std::uint8_t>(byte.value));
+                self->write_byte(static_cast<std::uint8_t>(byte.value));
             },
-            py::arg("byte"), "Write one byte at the position.")
+            py::arg("byte"), py::pos_only(), "Write one byte at the position.")
         .def(
             "move",
-            [](Mapping& self, index_arg dest, index_arg src, index_arg count) {
-                self.move(dest.value, src.value, count.value);
+            [](open_mapping self, index_arg dest, index_arg src, index_arg count) {
+                self->move(dest.value, src.value, count.value);
             },
-            py::arg("dest"), py::arg("src"), py::arg("count"),
+            py::arg("dest"), py::arg("src"), py::arg("count"), py::pos_only(),
             "Copy count bytes from src to dest within the mapping.")
         .def(
             "flush",
-            [](Mapping& self, index_arg offset, const std::optional<index_arg>& size) {
-                self.flush(offset.value, value_of(size));
+            [](open_mapping self, index_arg offset, const optional_index& size) {
+                self->flush(offset.value, size.value);
             },
-            py::arg("offset") = 0, py::arg("size") = py::none(),
-            "Write changes back to the file (msync MS_SYNC).");
+            py::arg("offset") = 0, py::arg_v("size", not_given(), "..."),
+            py::pos_only(), "Write changes back to the file (msync MS_SYNC).");
 }
 
 void bind_position(py::class_<Mapping>& cls) {
     cls.def("tell", &Mapping::tell, "The position.")
         .def(
             "seek",
-            [](Mapping& self, index_arg pos, int_arg whence) {
-                return self.seek(pos.value, whence.value);
+            [](open_mapping self, index_arg pos, int_arg whence) {
+                return self->seek(pos.value, whence.value);
             },
-            py::arg("pos"), py::arg("whence") = 0,
+            py::arg("pos"), py::arg("whence") = 0, py::pos_only(),
             "Move the position (whence: 0 start, 1 current, 2 end); return it.")
         .def(
             "seekable", [](const Mapping&) { return true; },

@@ -9,6 +9,7 @@ PYBIND11_MODULE(_core, m) {
 
     namespace bindings = memshare::bindings;
     bindings::register_errors(m);
+    bindings::register_threads(m);
     bindings::register_constants(m);
     bindings::register_mapping(m);
     bindings::register_shm(m);
@@ -24,7 +25,6 @@ PYBIND11_MODULE(_core, m) {
             call(context);
             return;
         }
-        const py::gil_scoped_release released;
-        call(context);
+        bindings::without_gil([=] { call(context); });
     });
 }

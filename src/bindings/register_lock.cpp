@@ -4,7 +4,7 @@
 // multiprocessing.Lock's do, and pybind11's call dispatch alone costs more.
 #include "bindings.hpp"
 
-#include <memshare/robust_mutex.hpp>
+#include <memshare/shared_lock.hpp>
 
 #include <structmember.h>
 
@@ -19,8 +19,8 @@ namespace {
 PyObject* owner_died_error = nullptr; // memshare.OwnerDiedError
 
 struct lock_object {
-    PyObject_HEAD PyObject* cell; // the shared memory the mutex lives in, kept alive
-    std::optional<robust_mutex> mutex;
+    PyObject_HEAD PyObject* cell; // the shared memory the lock lives in, kept alive
+    std::optional<shared_lock> lock;
     sync_kind kind;
     PyObject* weakrefs;
 };
@@ -58,10 +58,10 @@ int lock_init(PyObject* self, PyObject* args, PyObject* kwargs) {
         const auto sort = static_cast<sync_kind>(kind);
         std::byte* place = cell_in(
             {static_cast<std::byte*>(view.buf), static_cast<std::size_t>(view.len)},
-            robust_mutex::cell_size, sort);
+            shared_lock::cell_size, sort);
         lock_object* lock = as_lock(self);
-        lock->mutex = make != 0 ? robust_mutex::make(place, sort)
-                                : robust_mutex::attach(place, sort);
+        lock->lock = make != 0 ? shared_lock::make(place, sort)
+                               : shared_lock::attach(place, sort);
         lock->kind = sort;
     } catch (...) {
         PyBuffer_Release(&view);
@@ -82,7 +82,7 @@ void lock_dealloc(PyObject* self) {
     if (lock->weakrefs != nullptr) {
         PyObject_ClearWeakRefs(self);
     }
-    lock->mutex.~optional();
+    lock->lock.~optional();
     Py_CLEAR(lock->cell);
     type->tp_free(self);
     Py_DECREF(type);
@@ -97,18 +97,18 @@ int lock_traverse(PyObject* self, visitproc visit, void* arg) {
 PyObject* lock_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     PyObject* self = PyType_GenericNew(type, args, kwargs);
     if (self != nullptr) {
-        new (&as_lock(self)->mutex) std::optional<robust_mutex>();
+        new (&as_lock(self)->lock) std::optional<shared_lock>();
     }
     return self;
 }
 
-robust_mutex* mutex_of(PyObject* self) {
+shared_lock* lock_of(PyObject* self) {
     lock_object* lock = as_lock(self);
-    if (!lock->mutex) {
+    if (!lock->lock) {
         PyErr_SetString(PyExc_RuntimeError, "the lock was not initialized");
         return nullptr;
     }
-    return &*lock->mutex;
+    return &*lock->lock;
 }
 
 // threading's checks of acquire()'s arguments, and the deadline they give.
@@ -137,31 +137,21 @@ bool parse_timeout(PyObject* timeout, bool blocking,
     return true;
 }
 
-PyObject* report(lock_outcome got, bool forever) {
+PyObject* report(lock_outcome got) {
     switch (got) {
     case lock_outcome::acquired:
         Py_RETURN_TRUE;
     case lock_outcome::owner_died:
         PyErr_SetString(owner_died_error,
-                        "the process or thread that held this lock ended without "
-                        "releasing it; the lock is now held here: check what it "
-                        "guards, then release it");
+                        "the process that held this lock ended without releasing "
+                        "it; the lock is now held here: check what it guards, then "
+                        "release it");
         return nullptr;
     case lock_outcome::busy:
     case lock_outcome::timed_out:
         Py_RETURN_FALSE;
     case lock_outcome::interrupted:
         return nullptr; // raised by wait_interruptibly() before this
-    case lock_outcome::held_here:
-        // threading.Lock would wait: for ever (an error here), or until the
-        // timeout, to fail then (at once here).
-        if (forever) {
-            PyErr_SetString(PyExc_RuntimeError,
-                            "this thread holds the lock already: acquiring it again "
-                            "would wait for ever (an RLock can be acquired again)");
-            return nullptr;
-        }
-        Py_RETURN_FALSE;
     }
     return nullptr;
 }
@@ -208,8 +198,8 @@ bool parse_acquire(PyObject* const* args, Py_ssize_t count, PyObject* names,
 
 PyObject* lock_acquire(PyObject* self, PyObject* const* args, Py_ssize_t count,
                        PyObject* names) {
-    robust_mutex* mutex = mutex_of(self);
-    if (mutex == nullptr) {
+    shared_lock* lock = lock_of(self);
+    if (lock == nullptr) {
         return nullptr;
     }
     int blocking = 1;
@@ -222,15 +212,18 @@ PyObject* lock_acquire(PyObject* self, PyObject* const* args, Py_ssize_t count,
     if (timeout != nullptr && !parse_timeout(timeout, blocking != 0, deadline)) {
         return nullptr;
     }
+    if (lock->try_lock() == lock_outcome::acquired) { // with the GIL: no wait
+        Py_RETURN_TRUE;
+    }
+    if (blocking == 0) {
+        return report(lock->take_over());
+    }
     try {
-        const lock_outcome first = mutex->try_lock(); // with the GIL: no wait
-        if (first != lock_outcome::busy || blocking == 0) {
-            return report(first, blocking != 0 && !deadline);
-        }
         // Ctrl-C raises from here (error_already_set, restored by fail()).
-        const lock_outcome got = wait_interruptibly(
-            [&](auto interrupted) { return mutex->lock(deadline, interrupted); });
-        return report(got, !deadline);
+        return report(wait_interruptibly(
+            [&](auto interrupted) { return lock->lock(deadline, interrupted); }));
+    } catch (thread_exit&) {
+        throw;
     } catch (...) {
         return fail();
     }
@@ -241,21 +234,15 @@ PyObject* lock_enter(PyObject* self, PyObject* /*unused*/) {
 }
 
 PyObject* lock_release(PyObject* self, PyObject* /*unused*/) {
-    robust_mutex* mutex = mutex_of(self);
-    if (mutex == nullptr) {
+    shared_lock* lock = lock_of(self);
+    if (lock == nullptr) {
         return nullptr;
     }
-    if (!mutex->unlock()) {
-        if (as_lock(self)->kind == sync_kind::rlock) {
-            PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
-        } else if (mutex->locked()) {
-            PyErr_SetString(
-                PyExc_RuntimeError,
-                "cannot release a lock that another thread holds (a memshare "
-                "Lock is released by the thread that acquired it)");
-        } else {
-            PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
-        }
+    if (!lock->unlock()) {
+        // threading's messages.
+        PyErr_SetString(PyExc_RuntimeError, as_lock(self)->kind == sync_kind::rlock
+                                                ? "cannot release un-acquired lock"
+                                                : "release unlocked lock");
         return nullptr;
     }
     Py_RETURN_NONE;
@@ -266,33 +253,39 @@ PyObject* lock_exit(PyObject* self, PyObject* const* /*args*/, Py_ssize_t /*coun
 }
 
 PyObject* lock_locked(PyObject* self, PyObject* /*unused*/) {
-    robust_mutex* mutex = mutex_of(self);
-    if (mutex == nullptr) {
+    shared_lock* lock = lock_of(self);
+    if (lock == nullptr) {
         return nullptr;
     }
-    return PyBool_FromLong(mutex->locked() ? 1 : 0);
+    return PyBool_FromLong(lock->locked() ? 1 : 0);
 }
 
 PyObject* lock_depth(PyObject* self, PyObject* /*unused*/) {
-    robust_mutex* mutex = mutex_of(self);
-    if (mutex == nullptr) {
+    shared_lock* lock = lock_of(self);
+    if (lock == nullptr) {
         return nullptr;
     }
-    return PyLong_FromUnsignedLong(mutex->depth());
+    return PyLong_FromUnsignedLong(lock->depth());
 }
 
+// Each docstring starts with the signature (the "--" line ends it), so that
+// every Python from 3.10 on shows the same one.
 PyMethodDef lock_methods[] = {
     {"acquire",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_acquire)),
      METH_FASTCALL | METH_KEYWORDS,
-     "acquire(blocking=True, timeout=-1): True once held, False if not in time."},
-    {"release", lock_release, METH_NOARGS, "Release the lock."},
-    {"locked", lock_locked, METH_NOARGS, "Whether some thread holds the lock."},
+     "acquire($self, /, blocking=True, timeout=-1)\n--\n\n"
+     "True once held, False if not in time."},
+    {"release", lock_release, METH_NOARGS,
+     "release($self, /)\n--\n\nRelease the lock."},
+    {"locked", lock_locked, METH_NOARGS,
+     "locked($self, /)\n--\n\nWhether some thread holds the lock."},
     {"_depth", lock_depth, METH_NOARGS,
-     "How many times this thread holds the lock (0: it does not)."},
-    {"__enter__", lock_enter, METH_NOARGS, "acquire()"},
+     "_depth($self, /)\n--\n\nHow many times this thread holds the RLock (0: it "
+     "does not); a Lock: 1 if held."},
+    {"__enter__", lock_enter, METH_NOARGS, "__enter__($self, /)\n--\n\nacquire()"},
     {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_exit)),
-     METH_FASTCALL, "release()"},
+     METH_FASTCALL, "__exit__($self, *exc_info, /)\n--\n\nrelease()"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -312,8 +305,8 @@ PyType_Slot lock_slots[] = {
     {Py_tp_methods, lock_methods},
     {Py_tp_members, lock_members},
     {Py_tp_doc, const_cast<char*>("SyncLock(cell, kind, make)\n--\n\n"
-                                  "A robust mutex in the shared memory `cell`, made "
-                                  "there or attached to.")},
+                                  "A lock in the shared memory `cell`, made there "
+                                  "or attached to.")},
     {0, nullptr},
 };
 
@@ -335,7 +328,8 @@ void register_lock(py::module_& m) {
     m.add_object("SyncLock", type);
     owner_died_error = PyErr_NewExceptionWithDoc(
         "memshare._core.OwnerDiedError",
-        "A lock was acquired whose holder had ended without releasing it.\n\n"
+        "A lock was acquired whose holding process had ended without releasing "
+        "it.\n\n"
         "The lock is held by the caller when this is raised, and stays usable: "
         "check (and repair) what it guards, then release it.",
         PyExc_RuntimeError, nullptr);
@@ -346,7 +340,7 @@ void register_lock(py::module_& m) {
                  py::reinterpret_borrow<py::object>(owner_died_error));
     m.attr("lock_kind") = static_cast<int>(sync_kind::lock);
     m.attr("rlock_kind") = static_cast<int>(sync_kind::rlock);
-    m.attr("LOCK_SIZE") = robust_mutex::cell_size;
+    m.attr("LOCK_SIZE") = shared_lock::cell_size;
 }
 
 } // namespace memshare::bindings

@@ -106,8 +106,8 @@ void bind_state(py::class_<Mapping>& cls) {
              "The size of the file (of the memory if anonymous).")
         .def(
             "resize",
-            [](Mapping& self, index_arg length) { self.resize(length.value); },
-            py::arg("newsize"), "Resize the mapping, and its file.")
+            [](open_mapping self, index_arg length) { self->resize(length.value); },
+            py::arg("newsize"), py::pos_only(), "Resize the mapping, and its file.")
         .def("fileno", &Mapping::fileno, "The descriptor the mapping keeps, or -1.")
         .def_property_readonly(
             "address",
@@ -133,53 +133,54 @@ void bind_state(py::class_<Mapping>& cls) {
 void bind_memory_calls(py::class_<Mapping>& cls) {
     cls.def(
            "protect",
-           [](Mapping& self, int_arg prot, index_arg start,
+           [](open_mapping self, int_arg prot, index_arg start,
               std::optional<index_arg> length) {
-               self.protect(prot.value, start.value, value_of(length));
+               self->protect(prot.value, start.value, value_of(length));
            },
            py::arg("prot"), py::arg("start") = 0, py::arg("length") = py::none(),
            "mprotect() a range.")
         .def(
             "sync",
-            [](Mapping& self, index_arg start, std::optional<index_arg> length,
+            [](open_mapping self, index_arg start, std::optional<index_arg> length,
                int_arg flags) {
-                self.sync(start.value, value_of(length), flags.value);
+                self->sync(start.value, value_of(length), flags.value);
             },
             py::arg("start") = 0, py::arg("length") = py::none(), py::kw_only(),
             py::arg("flags") = MS_SYNC, "msync() a range.")
         .def(
             "advise",
-            [](Mapping& self, int_arg advice, index_arg start,
+            [](open_mapping self, int_arg advice, index_arg start,
                std::optional<index_arg> length) {
-                self.advise(advice.value, start.value, value_of(length));
+                self->advise(advice.value, start.value, value_of(length));
             },
             py::arg("advice"), py::arg("start") = 0, py::arg("length") = py::none(),
             "madvise() a range.")
         .def(
             "madvise",
-            [](Mapping& self, int_arg option, index_arg start,
-               std::optional<index_arg> length) {
-                self.madvise(option.value, start.value, value_of(length));
+            [](open_mapping self, int_arg option, index_arg start,
+               const optional_index& length) {
+                self->madvise(option.value, start.value, length.value);
             },
-            py::arg("option"), py::arg("start") = 0, py::arg("length") = py::none(),
-            "madvise() a range, as mmap.mmap.madvise.")
+            py::arg("option"), py::arg("start") = 0,
+            py::arg_v("length", not_given(), "..."), py::pos_only(),
+            "madvise() a range (to the end if no length), as mmap.mmap.madvise.")
         .def(
             "lock",
-            [](Mapping& self, index_arg start, std::optional<index_arg> length,
-               bool on_fault) { self.lock(start.value, value_of(length), on_fault); },
+            [](open_mapping self, index_arg start, std::optional<index_arg> length,
+               bool on_fault) { self->lock(start.value, value_of(length), on_fault); },
             py::arg("start") = 0, py::arg("length") = py::none(), py::kw_only(),
             py::arg("on_fault") = false, "mlock() a range.")
         .def(
             "unlock",
-            [](Mapping& self, index_arg start, std::optional<index_arg> length) {
-                self.unlock(start.value, value_of(length));
+            [](open_mapping self, index_arg start, std::optional<index_arg> length) {
+                self->unlock(start.value, value_of(length));
             },
             py::arg("start") = 0, py::arg("length") = py::none(), "munlock() a range.")
         .def(
             "populate",
-            [](Mapping& self, bool write, index_arg start,
+            [](open_mapping self, bool write, index_arg start,
                std::optional<index_arg> length) {
-                self.populate(write, start.value, value_of(length));
+                self->populate(write, start.value, value_of(length));
             },
             py::arg("write") = false, py::arg("start") = 0,
             py::arg("length") = py::none(),

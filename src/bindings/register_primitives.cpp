@@ -60,12 +60,13 @@ void bind_event(py::module_& m) {
             "wait",
             [](event_object& self, std::optional<double> seconds) {
                 const auto deadline = deadline_after(seconds);
-                wait_interruptibly([&](auto interrupted) {
+                const wait_outcome got = wait_interruptibly([&](auto interrupted) {
                     return self.primitive.wait(deadline, interrupted);
                 });
-                return self.primitive.is_set();
+                return got == wait_outcome::changed || self.primitive.is_set();
             },
-            py::arg("seconds"), "Waits at most `seconds` (None: for ever): the flag.");
+            py::arg("seconds"),
+            "Waits at most `seconds` (None: for ever): whether the flag was set.");
 }
 
 void bind_semaphore(py::module_& m) {
@@ -86,6 +87,10 @@ void bind_semaphore(py::module_& m) {
             "most", [](const py::object&) { return shared_semaphore::most; })
         .def("value",
              [](const semaphore_object& self) { return self.primitive.value(); })
+        .def(
+            "bound",
+            [](const semaphore_object& self) { return self.primitive.bound(); },
+            "The largest value allowed.")
         .def(
             "acquire",
             [](semaphore_object& self, bool blocking, std::optional<double> seconds) {

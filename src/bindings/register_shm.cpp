@@ -150,9 +150,10 @@ void bind_file_descriptor(py::module_& m) {
             if (length.value <= 0) {
                 throw py::value_error("a shared array's memory has a positive length");
             }
-            const py::gil_scoped_release unlocked; // may wait for the courier
-            return map_offered(offer, {identity.first, identity.second},
-                               static_cast<std::size_t>(length.value));
+            return without_gil([&] { // may wait for the courier
+                return map_offered(offer, {identity.first, identity.second},
+                                   static_cast<std::size_t>(length.value));
+            });
         },
         py::arg("address"), py::arg("token"), py::arg("pid"), py::arg("fd"),
         py::arg("identity"), py::arg("length"),
@@ -170,8 +171,7 @@ void bind_file_descriptor(py::module_& m) {
         [](const Mapping& mapping, const py::bytes& address, const py::bytes& token) {
             release_lease(mapping); // this process holds one already
             const descriptor_offer offer = offer_of(address, token, 0, -1);
-            const py::gil_scoped_release unlocked; // may connect to the courier
-            memshare::release_offer(offer);
+            without_gil([&] { memshare::release_offer(offer); }); // may connect
         },
         py::arg("mapping"), py::arg("address"), py::arg("token"),
         "A handle of the memory of `mapping` arrived, which this process has "
@@ -191,12 +191,11 @@ void bind_file_descriptor(py::module_& m) {
         "from other processes) and recycled (made here), counts and bytes.");
     m.def(
         "release_kept_segments",
-        [] {
-            const py::gil_scoped_release unlocked; // munmap takes a while
-            return release_kept_segments();
-        },
+        [] { return without_gil(release_kept_segments); }, // munmap takes a while
         "Unmap every kept segment now; the bytes let go of.");
-    m.attr("recycling_budget") = recycling_budget();
+    m.def("recycling_budget", &recycling_budget,
+          "The most array memory this process keeps for reuse, in bytes (from the "
+          "machine's memory).");
 }
 
 std::optional<py::int_> creator_of(const segment_info& info) {

@@ -142,7 +142,10 @@ Mapping::byte_run Mapping::read(std::optional<std::int64_t> count) {
 
 Mapping::byte_run Mapping::readline() {
     require_open();
-    const std::size_t start = std::min(pos_, length_);
+    if (pos_ >= length_) {
+        return {length_, 1, 0}; // at or past the end: mmap leaves the position
+    }
+    const std::size_t start = pos_;
     require_readable(start, length_);
     const std::byte* first = region_.data() + delta_ + start;
     const void* newline = nullptr;

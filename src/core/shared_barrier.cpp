@@ -1,15 +1,26 @@
 #include <memshare/shared_barrier.hpp>
 
+#include <stdexcept>
+
 namespace memshare {
 
 class shared_barrier::guard {
 public:
     explicit guard(shared_barrier& barrier) : barrier_(barrier) {
-        if (barrier_.mutex_.lock_briefly() == lock_outcome::owner_died) {
+        switch (barrier_.lock_.lock_briefly()) {
+        case lock_outcome::acquired:
+            return;
+        case lock_outcome::owner_died:
             barrier_.break_now();
+            return;
+        default:
+            throw std::runtime_error(
+                "the Barrier's bookkeeping has been locked for over a second: a "
+                "process that holds it is stopped, or stray writes damaged its "
+                "bytes");
         }
     }
-    ~guard() { static_cast<void>(barrier_.mutex_.unlock()); }
+    ~guard() { static_cast<void>(barrier_.lock_.unlock()); }
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
 
@@ -18,17 +29,17 @@ private:
 };
 
 shared_barrier::shared_barrier(std::byte* cell) noexcept
-    : mutex_(robust_mutex::attach_unchecked(cell)),
-      word_(reinterpret_cast<std::uint32_t*>(cell + robust_mutex::cell_size)),
+    : lock_(shared_lock::attach_unchecked(cell)),
+      word_(reinterpret_cast<std::uint32_t*>(cell + shared_lock::cell_size)),
       released_(word_ + 1), count_(word_ + 2), parties_(word_ + 3) {}
 
 shared_barrier shared_barrier::make(std::byte* cell, std::uint32_t parties) {
-    auto* words = reinterpret_cast<std::uint32_t*>(cell + robust_mutex::cell_size);
+    auto* words = reinterpret_cast<std::uint32_t*>(cell + shared_lock::cell_size);
     shared_word(words[0]).store(0);
     shared_word(words[1]).store(~std::uint32_t{0}); // no generation released yet
     shared_word(words[2]).store(0);
     shared_word(words[3]).store(parties);
-    static_cast<void>(robust_mutex::make(cell, sync_kind::barrier)); // stamps last
+    static_cast<void>(shared_lock::make(cell, sync_kind::barrier)); // stamps last
     return shared_barrier(cell);
 }
 

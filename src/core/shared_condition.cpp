@@ -1,9 +1,6 @@
+#include <memshare/process.hpp>
 #include <memshare/shared_condition.hpp>
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -51,7 +48,9 @@ std::optional<std::uint32_t> shared_condition::enlist() noexcept {
             std::uint32_t expected = free_slot;
             if (shared_word(slot.state).compare_exchange_strong(expected, claimed)) {
                 shared_word(slot.ticket).store(shared_word(*next_ticket_).fetch_add(1));
-                shared_word(slot.pid).store(static_cast<std::uint32_t>(::getpid()));
+                const process_mark waiter = this_process();
+                shared_word(slot.pid).store(waiter.pid);
+                shared_word(slot.start).store(waiter.start);
                 shared_word(slot.state).store(waiting); // now notifiers see it
                 return i;
             }
@@ -88,9 +87,8 @@ std::uint32_t shared_condition::notify(std::uint32_t count) noexcept {
             break;
         }
         slot_words& slot = slot_at(*oldest);
-        const auto pid = static_cast<pid_t>(shared_word(slot.pid).load());
         std::uint32_t expected = waiting;
-        if (::kill(pid, 0) != 0 && errno == ESRCH) {
+        if (waiter_ended(slot)) {
             // Its waiter was killed: the slot is free again, and no wake-up
             // goes to waste on it.
             shared_word(slot.state).compare_exchange_strong(expected, free_slot);
@@ -104,6 +102,10 @@ std::uint32_t shared_condition::notify(std::uint32_t count) noexcept {
     return woken;
 }
 
+bool shared_condition::waiter_ended(slot_words& slot) noexcept {
+    return has_ended({shared_word(slot.pid).load(), shared_word(slot.start).load()});
+}
+
 void shared_condition::reclaim_dead() noexcept {
     for (std::uint32_t i = 0; i < slots_; ++i) {
         slot_words& slot = slot_at(i);
@@ -111,8 +113,7 @@ void shared_condition::reclaim_dead() noexcept {
         if (state != waiting && state != notified) {
             continue;
         }
-        const auto pid = static_cast<pid_t>(shared_word(slot.pid).load());
-        if (::kill(pid, 0) != 0 && errno == ESRCH) {
+        if (waiter_ended(slot)) {
             shared_word(slot.state).compare_exchange_strong(state, free_slot);
         }
     }

@@ -3,12 +3,12 @@
 namespace memshare {
 
 shared_event::shared_event(std::byte* cell) noexcept
-    : flag_(reinterpret_cast<std::uint32_t*>(cell + sizeof(sync_header))),
-      waiters_(flag_ + 1) {}
+    : word_(reinterpret_cast<std::uint32_t*>(cell + sizeof(sync_header))),
+      waiters_(word_ + 1) {}
 
 shared_event shared_event::make(std::byte* cell) noexcept {
     shared_event event(cell);
-    shared_word(*event.flag_).store(0);
+    shared_word(*event.word_).store(0);
     shared_word(*event.waiters_).store(0);
     stamp_header(cell, sync_kind::event);
     return event;
@@ -20,8 +20,15 @@ shared_event shared_event::attach(std::byte* cell) {
 }
 
 void shared_event::set() noexcept {
-    if (shared_word(*flag_).exchange(1) == 0 && shared_word(*waiters_).load() != 0) {
-        futex_wake_all(*flag_);
+    shared_word word(*word_);
+    std::uint32_t seen = word.load();
+    do {
+        if ((seen & flag) != 0) {
+            return; // set already: its waiters were woken then
+        }
+    } while (!word.compare_exchange_weak(seen, (seen + 2) | flag));
+    if (shared_word(*waiters_).load() != 0) {
+        futex_wake_all(*word_);
     }
 }
 

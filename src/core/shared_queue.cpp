@@ -12,7 +12,7 @@ namespace {
 
 // Where things lie in the header: the mutex, the words, the two copies of
 // the indices, the capacity and maxsize.
-constexpr std::size_t words_at = robust_mutex::cell_size;
+constexpr std::size_t words_at = shared_lock::cell_size;
 constexpr std::size_t indices_at = words_at + 32;
 constexpr std::size_t limits_at = indices_at + 2 * 32;
 static_assert(words_at % 8 == 0 && indices_at % 8 == 0);
@@ -40,7 +40,7 @@ void copy_bytes(std::byte* to, const std::byte* from, std::size_t size) {
 } // namespace
 
 shared_queue::shared_queue(std::byte* cell, std::uint64_t capacity) noexcept
-    : mutex_(robust_mutex::attach_unchecked(cell)),
+    : lock_(shared_lock::attach_unchecked(cell)),
       words_(reinterpret_cast<words*>(cell + words_at)),
       indices_(reinterpret_cast<indices*>(cell + indices_at)),
       maxsize_(reinterpret_cast<std::uint64_t*>(cell + limits_at) + 1),
@@ -58,7 +58,7 @@ shared_queue shared_queue::make(std::span<std::byte> cell, std::uint64_t maxsize
     const std::uint64_t capacity = cell.size() - header_size;
     shared_u64(limits[0]).store(capacity);
     shared_u64(limits[1]).store(maxsize);
-    static_cast<void>(robust_mutex::make(base, sync_kind::queue)); // stamps last
+    static_cast<void>(shared_lock::make(base, sync_kind::queue)); // stamps last
     return {base, capacity};
 }
 
@@ -123,7 +123,7 @@ std::uint64_t shared_queue::copy_out(std::uint64_t at, std::span<std::byte> into
 }
 
 std::optional<shared_queue::held> shared_queue::try_hold() {
-    switch (mutex_.try_lock()) {
+    switch (lock_.try_lock()) {
     case lock_outcome::acquired:
     case lock_outcome::owner_died: // its holder died: the ring is whole
         return held(*this);
@@ -136,7 +136,7 @@ shared_queue::held::~held() {
     if (queue_ == nullptr) {
         return;
     }
-    static_cast<void>(queue_->mutex_.unlock());
+    static_cast<void>(queue_->lock_.unlock());
     words& shared = *queue_->words_;
     if (put_ != 0 && shared_word(shared.takers.sleeping).load() != 0) {
         futex_wake(shared.items, static_cast<int>(std::min(put_, 0x7fffffffU)));

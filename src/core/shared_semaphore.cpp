@@ -35,7 +35,7 @@ bool shared_semaphore::try_acquire() noexcept {
 }
 
 bool shared_semaphore::release(std::uint32_t count) noexcept {
-    const std::uint32_t limit = shared_word(*bound_).load();
+    const std::uint32_t limit = bound();
     shared_word value(*value_);
     std::uint32_t seen = value.load();
     do {

@@ -1,11 +1,11 @@
 // threading.Barrier in shared memory.  Its bookkeeping (how many arrived,
-// which generation, broken or not) is guarded by a robust mutex held for a
+// which generation, broken or not) is guarded by a lock held for a
 // few instructions at a time; the waiters sleep on a futex word that
 // changes whenever a generation ends: released, broken or reset.
 #pragma once
 
 #include <memshare/futex.hpp>
-#include <memshare/robust_mutex.hpp>
+#include <memshare/shared_lock.hpp>
 #include <memshare/sync_cell.hpp>
 
 #include <cstddef>
@@ -18,9 +18,9 @@ enum class barrier_end { released, broken, timed_out, interrupted };
 
 class shared_barrier {
 public:
-    // The header and mutex, then the generation word (generation << 1 |
+    // The header and lock, then the generation word (generation << 1 |
     // broken), the last generation released, the count and the parties.
-    static constexpr std::size_t cell_size = robust_mutex::cell_size + 16;
+    static constexpr std::size_t cell_size = shared_lock::cell_size + 16;
 
     static shared_barrier make(std::byte* cell, std::uint32_t parties);
     static shared_barrier attach(std::byte* cell);
@@ -50,13 +50,13 @@ public:
 
 private:
     explicit shared_barrier(std::byte* cell) noexcept;
-    // Holds the bookkeeping mutex while it lives; a holder that died left
+    // Holds the bookkeeping lock while it lives; a holder that died left
     // the counts half-updated, so the barrier is broken then.
     class guard;
     [[nodiscard]] barrier_end end_of(std::uint32_t generation) const noexcept;
     void break_now() noexcept;
 
-    robust_mutex mutex_;
+    shared_lock lock_;
     std::uint32_t* word_;     // generation << 1 | broken: the futex word
     std::uint32_t* released_; // the last generation released
     std::uint32_t* count_;

@@ -49,12 +49,14 @@ private:
     struct slot_words {
         std::uint32_t state;
         std::uint32_t ticket; // order of arrival, wrapping around
-        std::uint32_t pid;    // of the waiter, to pass over the dead
-        std::uint32_t unused;
+        std::uint32_t pid;    // of the waiter's process, to pass over the dead
+        std::uint32_t start;  // and its start time (process_mark)
     };
 
     shared_condition(std::byte* cell, std::uint32_t slots) noexcept;
     [[nodiscard]] slot_words& slot_at(std::uint32_t slot) const noexcept;
+    // Whether the process of the waiter in `slot` has ended.
+    [[nodiscard]] static bool waiter_ended(slot_words& slot) noexcept;
     // Frees the slots of waiters whose process has ended.
     void reclaim_dead() noexcept;
 

@@ -2,7 +2,7 @@
 // records (a payload and a byte of flags), first in first out, for any
 // number of processes putting and taking.
 //
-// A robust mutex guards the ring, held only to copy one record in or out.
+// A shared_lock guards the ring, held only to copy one record in or out.
 // The ring's indices are kept twice, and the store of one word commits the
 // copy just written: a put or take copies its record, writes the next
 // indices into the spare copy, then commits.  So a process killed at any
@@ -16,7 +16,7 @@
 #pragma once
 
 #include <memshare/futex.hpp>
-#include <memshare/robust_mutex.hpp>
+#include <memshare/shared_lock.hpp>
 #include <memshare/sync_cell.hpp>
 
 #include <cstddef>
@@ -28,7 +28,7 @@ namespace memshare {
 
 class shared_queue {
 public:
-    // The mutex, the words, the two copies of the indices and the limits,
+    // The lock, the words, the two copies of the indices and the limits,
     // then the ring.
     static constexpr std::size_t header_size = 192;
     // Each record starts with its size and flags (one 64-bit word).
@@ -51,7 +51,7 @@ public:
     // How many records wait now (without the lock: others may change it).
     [[nodiscard]] std::uint64_t count() const noexcept;
     // Whether some thread holds the lock now (copying a record).
-    [[nodiscard]] bool locked() const noexcept { return mutex_.locked(); }
+    [[nodiscard]] bool locked() const noexcept { return lock_.locked(); }
 
     struct record {
         std::uint64_t size;
@@ -152,7 +152,7 @@ private:
                           Ready&& ready, std::optional<steady_time> deadline,
                           Interrupted&& interrupted);
 
-    robust_mutex mutex_;
+    shared_lock lock_;
     words* words_;
     indices* indices_; // two of them
     std::uint64_t* maxsize_;
@@ -163,7 +163,7 @@ private:
 template <class Interrupted>
 std::optional<shared_queue::held>
 shared_queue::hold(std::optional<steady_time> deadline, Interrupted&& interrupted) {
-    switch (mutex_.lock(deadline, interrupted)) {
+    switch (lock_.lock(deadline, interrupted)) {
     case lock_outcome::acquired:
     case lock_outcome::owner_died: // its holder died: the ring is whole
         return held(*this);

@@ -26,6 +26,9 @@ public:
     [[nodiscard]] std::uint32_t value() const noexcept {
         return shared_word(*value_).load();
     }
+    [[nodiscard]] std::uint32_t bound() const noexcept {
+        return shared_word(*bound_).load();
+    }
     // Takes one if the value is positive.
     bool try_acquire() noexcept;
     // Takes one, waiting for the value to rise until `deadline` (changed:

@@ -31,7 +31,8 @@ struct sync_header {
 };
 
 inline constexpr std::uint32_t sync_magic = 0x636e7973; // "sync", little-endian
-inline constexpr std::uint16_t sync_version = 1;
+// 2: locks on futex words memshare owns, an Event that counts its sets.
+inline constexpr std::uint16_t sync_version = 2;
 // Cells start at multiples of this (the alignment of what they hold).
 inline constexpr std::size_t sync_alignment = 8;
 
