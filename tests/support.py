@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pytest
 
 import memshare as ms
@@ -149,6 +150,12 @@ def helper_of(program: str, creator: int) -> int:
             if argv[:3] == wanted:
                 return int(entry.name)
     raise LookupError(f"no {program} serves {creator}")
+
+
+def condition_waiters(condition: Any) -> int:
+    """How many waiter slots of a memshare Condition's cell are taken."""
+    slots = condition.cell[16:].view(np.uint32).reshape(-1, 4)
+    return int(np.count_nonzero(slots[:, 0] != 0))
 
 
 def is_zombie(pid: int) -> bool:

@@ -17,6 +17,7 @@ import pytest
 from channels import CHANNELS, name_of
 from support import (
     START_METHODS,
+    condition_waiters,
     interrupt_waiting,
     is_zombie,
     run_contending,
@@ -64,12 +65,6 @@ def test_notify_wakes_exactly_n_waiting_threads() -> None:
     for waiter in waiters:
         waiter.join(TIMEOUT)
     assert sorted(woken) == [False] * 3 + [True] * 2
-
-
-def condition_waiters(condition: Any) -> int:
-    """How many slots of the condition's cell are taken (states 1 and 2)."""
-    slots = condition.cell[16:].view(np.uint32).reshape(-1, 4)
-    return int(np.count_nonzero(slots[:, 0] != 0))
 
 
 def test_an_rlock_held_twice_is_released_while_waiting() -> None:

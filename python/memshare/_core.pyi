@@ -283,7 +283,7 @@ class SyncLock:
         """
         acquire()
         """
-    def __exit__(self, *exc_info):
+    def __exit__(self, exc_type, exc_value, traceback):
         """
         release()
         """

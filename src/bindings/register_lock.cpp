@@ -285,7 +285,8 @@ PyMethodDef lock_methods[] = {
      "does not); a Lock: 1 if held."},
     {"__enter__", lock_enter, METH_NOARGS, "__enter__($self, /)\n--\n\nacquire()"},
     {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lock_exit)),
-     METH_FASTCALL, "__exit__($self, *exc_info, /)\n--\n\nrelease()"},
+     METH_FASTCALL,
+     "__exit__($self, exc_type, exc_value, traceback, /)\n--\n\nrelease()"},
     {nullptr, nullptr, 0, nullptr},
 };
 

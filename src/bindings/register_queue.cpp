@@ -184,13 +184,6 @@ void register_queue(py::module_& m) {
              }),
              py::arg("cell"), py::arg("maxsize"), py::arg("make"))
         .def_readonly("cell", &queue_object::cell)
-        .def_property_readonly_static(
-            "header_size", [](const py::object&) { return shared_queue::header_size; },
-            "Bytes before the ring.")
-        .def_property_readonly_static(
-            "record_header",
-            [](const py::object&) { return shared_queue::record_header; },
-            "Bytes each record takes besides its payload.")
         .def_property_readonly(
             "capacity", [](const queue_object& self) { return self.queue.capacity(); },
             "Bytes of the ring.")
@@ -255,6 +248,12 @@ void register_queue(py::module_& m) {
             },
             py::arg("most"), py::arg("block"), py::arg("seconds"),
             "Up to `most` of the oldest records; none if none came by the deadline.");
+    // Plain attributes: the stub of a documented static property differs
+    // between Pythons.
+    py::object type = m.attr("SharedQueue");
+    type.attr("header_size") = shared_queue::header_size; // bytes before the ring
+    // Bytes each record takes besides its payload.
+    type.attr("record_header") = shared_queue::record_header;
 }
 
 } // namespace memshare::bindings

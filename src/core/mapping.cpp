@@ -119,8 +119,9 @@ int Mapping::prot() const {
 }
 
 std::int64_t Mapping::size() const {
-    if (anonymous()) {
-        return static_cast<std::int64_t>(length_);
+    if (anonymous()) { // as mmap.mmap, which fstat()s no descriptor
+        throw os_error(EBADF, "fstat", region_.target(),
+                       "anonymous memory has no file; len() is its length");
     }
     if (!fd_) {
         throw os_error(EBADF, "fstat", region_.target(),
@@ -139,6 +140,9 @@ void Mapping::resize(std::int64_t new_length) {
     require_no_pointers("mmap can't resize with extant buffers exported.");
     if (access_ == access_mode::read || access_ == access_mode::copy) {
         throw access_error("mmap can't resize a readonly or copy-on-write memory map.");
+    }
+    if (untracked_) { // as mmap.mmap from 3.13, whichever the memory
+        throw std::invalid_argument("mmap can't resize with trackfd=False.");
     }
     if (new_length < 0 ||
         std::numeric_limits<std::int64_t>::max() - new_length < offset_) {

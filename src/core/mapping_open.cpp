@@ -43,6 +43,13 @@ access_mode access_for(int prot) {
 
 Mapping Mapping::from_fd(int fd, std::int64_t length, int flags, int prot,
                          access_mode access, std::int64_t offset, bool trackfd) {
+    Mapping mapping = map_fd(fd, length, flags, prot, access, offset, trackfd);
+    mapping.untracked_ = !trackfd;
+    return mapping;
+}
+
+Mapping Mapping::map_fd(int fd, std::int64_t length, int flags, int prot,
+                        access_mode access, std::int64_t offset, bool trackfd) {
     if (length < 0) {
         throw std::overflow_error("memory mapped length must be positive");
     }

@@ -185,6 +185,9 @@ private:
     static Mapping map_window(int map_fd, unique_fd kept, const std::string& target,
                               std::size_t length, std::int64_t offset, int flags,
                               int prot, access_mode access);
+    // from_fd(), but for remembering trackfd.
+    static Mapping map_fd(int fd, std::int64_t length, int flags, int prot,
+                          access_mode access, std::int64_t offset, bool trackfd);
 
     void require_no_pointers(const char* action) const;
     [[nodiscard]] byte_range checked_range(const char* what, std::int64_t start,
@@ -215,6 +218,7 @@ private:
     int writable_exports_ = 0;            // those that may write
     std::optional<file_identity> leased_; // set by lease_until_dropped()
     bool own_ = false;                    // made by this process
+    bool untracked_ = false;              // made with trackfd=False
 };
 
 class Mapping::Pin {
