@@ -172,6 +172,17 @@ def test_a_batch_larger_than_the_ring_goes_in_parts() -> None:
     assert 0 < q.qsize() < 100
 
 
+@pytest.mark.parametrize("kind", [ms.SimpleQueue, multiprocessing.SimpleQueue])
+def test_a_closed_simple_queue_raises_oserror_as_multiprocessings(kind: Any) -> None:
+    q = kind()
+    q.put(1)
+    q.close()
+    q.close()  # twice is fine
+    for call in (q.empty, q.get, lambda: q.put(2)):
+        with pytest.raises(OSError, match="closed"):
+            call()
+
+
 def test_simple_queue_has_multiprocessing_simple_queues_interface() -> None:
     q = ms.SimpleQueue(capacity_bytes=4096)
     assert q.empty()
@@ -187,9 +198,6 @@ def test_simple_queue_has_multiprocessing_simple_queues_interface() -> None:
     q.put(None)
     assert replies.get(timeout=TIMEOUT) == "there and back"
     worker.join(TIMEOUT)
-    q.close()
-    with pytest.raises(ValueError, match="closed"):
-        q.put(1)
 
 
 def work_through(tasks: ms.JoinableQueue, done: Any) -> None:

@@ -204,6 +204,16 @@ class SimpleQueue(Queue):
     def __init__(self, *, capacity_bytes: int = 1 << 20) -> None:
         super().__init__(0, capacity_bytes=capacity_bytes)
 
+    def empty(self) -> bool:
+        self._check_open()
+        return super().empty()
+
+    def _check_open(self) -> None:
+        # multiprocessing.SimpleQueue's methods raise OSError once it is
+        # closed (its pipe's), unlike Queue's.
+        if self._closed:
+            raise OSError(f"{self!r} is closed")
+
 
 class JoinableQueue(Queue):
     """:class:`multiprocessing.JoinableQueue`: a :class:`Queue` that counts
