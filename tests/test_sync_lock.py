@@ -465,6 +465,12 @@ def test_a_holder_whose_pid_went_to_another_process_is_dead() -> None:
             lock.acquire(False)
         later.kill()
     lock.release()
+    # And this process's own pid, recorded by an earlier process that had it.
+    lock.acquire()
+    state[1] += 1
+    with pytest.raises(ms.OwnerDiedError):
+        lock.acquire(False)
+    lock.release()
 
 
 def test_ctrl_c_interrupts_a_waiting_acquire() -> None:

@@ -112,6 +112,10 @@ bool has_ended(process_mark mark) noexcept {
     if (pid <= 0) {
         return true; // no process has that pid: the bytes are not a holder's
     }
+    if (const process_mark self = this_process(); mark.pid == self.pid) {
+        // This process, without reading /proc; or one before it with its pid.
+        return mark.start != self.start;
+    }
     const process_stat stat = read_stat(pid);
     if (!stat.found) {
         // Gone, or hidden (/proc mounted with hidepid=, or not at all): only
