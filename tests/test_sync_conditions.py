@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -333,6 +334,23 @@ def test_reset_breaks_it_for_those_waiting_then_it_works() -> None:
     assert barrier.wait(TIMEOUT) in (0, 1)
     again.join(TIMEOUT)
     assert outcomes[1] in (0, 1)
+
+
+@pytest.mark.parametrize("kind", [ms.Barrier, threading.Barrier])
+def test_a_reset_at_once_after_a_release_breaks_nobody_released(
+    kind: Callable[..., Any],
+) -> None:
+    # As Event.set() then clear(): the parties released wake released, even
+    # if the barrier is reset (or used again) before they run.
+    barrier = kind(5)
+    with ThreadPoolExecutor(4) as pool:
+        waiting = [pool.submit(barrier.wait, TIMEOUT) for _ in range(4)]
+        assert wait_for(lambda: barrier.n_waiting == 4)
+        time.sleep(0.1)  # asleep in the kernel by now
+        last = barrier.wait(TIMEOUT)
+        barrier.reset()
+        indices = sorted([last, *(w.result(TIMEOUT) for w in waiting)])
+    assert indices == [0, 1, 2, 3, 4]
 
 
 def test_bad_barriers_are_refused() -> None:
