@@ -9,7 +9,7 @@ import operator
 import threading
 from collections.abc import Callable
 from multiprocessing import reduction
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,7 @@ def cell_in(what: str, size: int, buffer: object | None, offset: int) -> Cell:
             "bytes does not leave room for it"
         )
     cell: Cell = np.frombuffer(
-        buffer,  # type: ignore[call-overload]
+        cast(Any, buffer),  # a buffer: memoryview() took it above
         np.uint8,
         count=size,
         offset=offset,

@@ -244,7 +244,7 @@ class Mapping(_core.Mapping):
         shape: int | Sequence[int] | None = None,
         offset: int = 0,
         order: Literal["C", "F"] = "C",
-    ) -> npt.NDArray[np.generic]:
+    ) -> npt.NDArray[Any]:
         """A NumPy array over the mapping's bytes, from ``offset``.
 
         Without ``shape``, as many items of ``dtype`` as fit.  The array is a
