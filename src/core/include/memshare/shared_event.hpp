@@ -33,7 +33,7 @@ public:
     wait_outcome wait(std::optional<steady_time> deadline, Interrupted&& interrupted);
 
 private:
-    // The word: the times set, shifted past the flag.
+    // The low bit of the word; the bits above it count the times set.
     static constexpr std::uint32_t flag = 1;
 
     explicit shared_event(std::byte* cell) noexcept;
