@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from support import smaps_entry
+from support import in_child, smaps_entry
 
 import memshare as ms
 
@@ -208,12 +208,61 @@ def test_segments_that_hold_no_array_are_refused(shm_name: str) -> None:
         (header.replace(b"(10,), }", b"(9999,)}"), "damaged"),
         (header[:8] + b"\xff\xff\xff\x7f" + header[12:], "damaged"),
         (header.replace(b"'<f8', ", b"'|O',  "), "Python objects"),
+        # Each once escaped as another error: tokenize.TokenError, IndexError,
+        # RecursionError, MemoryError.
+        (header.replace(b"{'descr'", b"{'''descr"), "string in it does not end"),
+        (header[:6] + b"\x07\x00" + header[8:], "no .npy version"),
+        (header.replace(b"(10,), }", b"(" * 40 + b"}"), "nest deeper"),
+        (header.replace(b"(10,), }", b"[" * 1000 + b"]" * 1000), "nest deeper"),
+        (header.replace(b"'<f8'", b"'<f\xff'"), "not printable ASCII"),
+        (header.replace(b"(10,)", b"(-1,)"), "not a tuple of sizes"),
+        (header.replace(b"False", b"  [1]"), "not a bool"),
+        (header.replace(b"'<f8'", b"'<q9'"), "names no dtype"),
+        (header[:-1] + b" ", "newline"),
     ]:
-        assert len(damage) == PAGE
+        if why != "newline":  # a page long, as memshare pads headers
+            damage = damage.rstrip(b" \n")[: PAGE - 1].ljust(PAGE - 1) + b"\n"
         block.buf[:PAGE] = damage
         with pytest.raises(ValueError, match=why):
             ms.attach(shm_name)
     block.close()
+
+
+def _attach_outcome(name: str) -> str:
+    try:
+        found = ms.attach(name)
+    except ValueError:
+        return "ValueError"
+    return f"array of {found.dtype}{found.shape}"
+
+
+@settings(
+    max_examples=80,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    changes=st.lists(
+        st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1, max_size=6
+    )
+)
+def test_fuzzed_headers_give_a_value_error_or_an_array(
+    changes: list[tuple[int, int]], shm_name: str
+) -> None:
+    made = ms.zeros(
+        (4, 5), dtype=np.dtype([("a", "<i4"), ("b", "<f8", (2,))]), name=shm_name
+    )
+    header = made.base.base.obj  # type: ignore[union-attr]
+    try:
+        for position, value in changes:
+            header[position] = value
+        # In a child: a header that killed its reader would fail only this test.
+        outcome = in_child(lambda: _attach_outcome(shm_name))
+        assert outcome == "ValueError" or outcome.startswith("array of"), outcome
+    finally:
+        del made, header
+        ms.unlink(shm_name)
 
 
 # -- what backs an array ------------------------------------------------------------------------

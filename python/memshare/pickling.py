@@ -122,6 +122,74 @@ def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
     return _map_offered(handle, identity, length)
 
 
+def _damaged(what: str) -> ValueError:
+    return ValueError(f"a shared array's handle is damaged: {what}")
+
+
+def _is_index(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _check_reference(reference: object, length: object) -> None:
+    """Refuses a reference no memshare process could have made, before any of
+    it is used."""
+    if not (isinstance(reference, tuple) and len(reference) == 2):
+        raise _damaged("its reference is not a (handle, identity) pair")
+    handle, identity = reference
+    if not (
+        isinstance(identity, tuple)
+        and len(identity) == 2
+        and all(map(_is_index, identity))
+    ):
+        raise _damaged(f"its memory's identity {identity!r} is not (device, inode)")
+    if not isinstance(handle, str) and not (
+        isinstance(handle, tuple)
+        and len(handle) == 4
+        and all(isinstance(part, bytes) for part in handle[:2])
+        and type(handle[2]) is int
+        and handle[2] > 0
+        and _is_index(handle[3])
+    ):
+        raise _damaged("it names its memory neither by name nor by an offer")
+    if not (isinstance(length, int) and _is_index(length) and length > 0):
+        raise _damaged(f"its memory cannot be {length!r} bytes long")
+
+
+def _check_layout(
+    length: int, offset: object, shape: object, strides: object, dtype: object
+) -> np.dtype[Any]:
+    """The dtype of an array of this layout, or ValueError unless every element
+    of it lies inside the `length` bytes of its memory and holds no objects
+    (an object array over shared bytes would follow whatever pointers they
+    hold)."""
+    try:
+        resolved: np.dtype[Any] = np.dtype(dtype)  # type: ignore[call-overload]
+    except (TypeError, ValueError) as error:
+        raise _damaged(f"its dtype {dtype!r} is none ({error})") from None
+    if resolved.hasobject:
+        raise _damaged(f"its dtype {resolved} holds Python objects")
+    if not (
+        isinstance(shape, tuple)
+        and isinstance(strides, tuple)
+        and len(shape) == len(strides) <= 64
+        and all(map(_is_index, shape))
+        and all(type(stride) is int for stride in strides)
+        and type(offset) is int
+    ):
+        raise _damaged(f"its shape {shape!r} and strides {strides!r} do not match")
+    low = high = offset
+    if 0 not in shape:
+        for size, stride in zip(shape, strides, strict=True):
+            reach = (size - 1) * stride
+            low, high = low + min(reach, 0), high + max(reach, 0)
+        high += resolved.itemsize
+    if low < 0 or high > length:
+        raise _damaged(
+            f"its elements reach bytes {low} to {high} of memory {length} bytes long"
+        )
+    return resolved
+
+
 def rebuild_ndarray(
     reference: Reference,
     length: int,
@@ -131,11 +199,17 @@ def rebuild_ndarray(
     dtype: np.dtype[Any] | str,
     readonly: bool,
 ) -> npt.NDArray[Any]:
-    mapping = _receive(reference, length, readonly)
+    _check_reference(reference, length)
+    resolved = _check_layout(length, offset, shape, strides, dtype)
+    mapping = _receive(reference, length, bool(readonly))
+    if len(mapping) < length:
+        raise _damaged(
+            f"it says its memory is {length} bytes, but it is {len(mapping)}"
+        )
     # A memoryview as the buffer, so that the array holds an export of the
     # mapping and the mapping cannot be closed under it.
     array: npt.NDArray[Any] = np.ndarray(
-        shape, dtype, buffer=memoryview(mapping), offset=offset, strides=strides
+        shape, resolved, buffer=memoryview(mapping), offset=offset, strides=strides
     )
     if readonly:
         array.flags.writeable = False

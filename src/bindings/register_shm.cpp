@@ -69,7 +69,8 @@ descriptor_offer offer_of(const py::bytes& address, const py::bytes& token, int 
     descriptor_offer offer{std::string(address), {}, pid, fd};
     const std::string key(token);
     if (key.size() != offer.token.size()) {
-        throw py::value_error("a courier token has 16 bytes");
+        throw py::value_error(
+            "a shared array's handle is damaged: its courier token is not 16 bytes");
     }
     std::memcpy(offer.token.data(), key.data(), key.size());
     return offer;

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -28,6 +29,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -108,12 +110,38 @@ courier_token random_token() {
     return token;
 }
 
+constexpr std::string_view address_prefix = "memshare-courier-";
+constexpr std::size_t salt_digits = 16; // 8 random bytes in hex
+
 // An abstract socket address: no file, gone with the last socket bound to it.
 socklen_t abstract_address(const std::string& name, sockaddr_un& address) {
+    if (name.size() + 1 > sizeof address.sun_path) {
+        throw std::invalid_argument("a courier address is at most " +
+                                    std::to_string(sizeof address.sun_path - 1) +
+                                    " bytes long");
+    }
     address = {};
     address.sun_family = AF_UNIX;
     std::memcpy(address.sun_path + 1, name.data(), name.size());
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+}
+
+// Whether `address` is what start_courier() names a courier:
+// "memshare-courier-PID-SALT", SALT in lowercase hex.
+bool is_courier_address(std::string_view address) {
+    if (!address.starts_with(address_prefix)) {
+        return false;
+    }
+    address.remove_prefix(address_prefix.size());
+    const std::size_t dash = address.find('-');
+    if (dash == 0 || dash == std::string_view::npos || dash > 10 ||
+        address.size() - dash - 1 != salt_digits) {
+        return false;
+    }
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    const auto hex = [&](char c) { return digit(c) || (c >= 'a' && c <= 'f'); };
+    return std::all_of(address.begin(), address.begin() + dash, digit) &&
+           std::all_of(address.begin() + dash + 1, address.end(), hex);
 }
 
 // Starts this process's courier; the socket to it goes in `c`.
@@ -132,8 +160,8 @@ void start_courier(courier_client& c) {
     }
     const courier_token salt = random_token();
     const unique_fd ledger = detail::courier_ledger::create();
-    std::string name = "memshare-courier-" + std::to_string(::getpid()) + "-";
-    for (const auto byte : std::span(salt).first(8)) {
+    std::string name = std::string(address_prefix) + std::to_string(::getpid()) + "-";
+    for (const auto byte : std::span(salt).first(salt_digits / 2)) {
         std::array<char, 3> hex{};
         std::snprintf(hex.data(), hex.size(), "%02x", byte);
         name += hex.data();
@@ -362,6 +390,19 @@ unique_fd take_from_courier(const descriptor_offer& offer,
 
 } // namespace
 
+void check_offer(const descriptor_offer& offer, bool with_sender) {
+    if (!is_courier_address(offer.address)) {
+        throw std::invalid_argument("a shared array's handle is damaged: its courier "
+                                    "address is not one memshare makes");
+    }
+    if (with_sender && (offer.pid <= 0 || offer.fd < 0)) {
+        throw std::invalid_argument("a shared array's handle is damaged: it names "
+                                    "process " +
+                                    std::to_string(offer.pid) + " and descriptor " +
+                                    std::to_string(offer.fd));
+    }
+}
+
 void set_courier_executable(std::string path) {
     courier_client& c = client();
     const std::scoped_lock lock(c.mutex);
@@ -420,6 +461,7 @@ void withdraw_offers(const file_identity& identity) {
 
 unique_fd take_descriptor(const descriptor_offer& offer, const file_identity& expected,
                           std::uint64_t size) {
+    check_offer(offer, true);
     install_fork_handlers();
     courier_client& c = client();
     const std::scoped_lock lock(c.mutex);
@@ -432,6 +474,7 @@ unique_fd take_descriptor(const descriptor_offer& offer, const file_identity& ex
 }
 
 void release_offer(const descriptor_offer& offer) {
+    check_offer(offer, false);
     install_fork_handlers();
     courier_client& c = client();
     const std::scoped_lock lock(c.mutex);

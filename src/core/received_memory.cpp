@@ -10,6 +10,7 @@ namespace memshare {
 
 Mapping map_offered(const descriptor_offer& offer, const file_identity& identity,
                     std::size_t length) {
+    check_offer(offer, true);
     if (length < 2 * page_size() || length % page_size() != 0) {
         throw std::invalid_argument(
             "a shared array's handle is damaged: its memory cannot be " +

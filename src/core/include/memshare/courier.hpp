@@ -36,6 +36,11 @@ struct descriptor_offer {
     int fd;                             // its descriptor of the memory
 };
 
+// Refuses (std::invalid_argument) an offer that no memshare process could
+// have made, before any of it reaches a path, a socket address or /proc;
+// `with_sender` checks the sender's pid and descriptor too.
+void check_offer(const descriptor_offer& offer, bool with_sender);
+
 // Where the memshare-courier executable is; set once, before offering.
 void set_courier_executable(std::string path);
 
