@@ -211,3 +211,41 @@ def test_every_call_on_a_closed_mapping_raises_value_error() -> None:
     ):
         with pytest.raises(ValueError, match="closed"):
             call()
+
+
+def _free_huge_pages(size_kib: int) -> int:
+    path = Path(f"/sys/kernel/mm/hugepages/hugepages-{size_kib}kB/free_hugepages")
+    return int(path.read_text()) if path.exists() else 0
+
+
+def test_too_few_huge_pages_for_a_hugetlb_memfd_names_nr_hugepages() -> None:
+    # One page more than are free, on any machine.
+    size = (_free_huge_pages(2048) + 1) << 21
+    fd = ms.memfd_create("memshare-test", ms.MFD_HUGETLB | ms.MFD_CLOEXEC)
+    try:
+        os.ftruncate(fd, size)
+        with pytest.raises(OSError, match="nr_hugepages") as error:
+            ms.map_file(fd)
+        assert error.value.errno == errno.ENOMEM
+    finally:
+        os.close(fd)
+
+
+def test_the_huge_page_size_field_prints_by_name() -> None:
+    size = (_free_huge_pages(1 << 20) + 1) << 30
+    with pytest.raises(OSError, match=r"MAP_HUGETLB\|MAP_HUGE_1GB") as error:
+        ms.map_anonymous(size, hugepages=1 << 30, noreserve=False)
+    assert "0x78000000" not in str(error.value)
+
+
+def test_locking_pages_past_a_truncated_end_names_the_file_not_the_limit(
+    tmp_path: Path,
+) -> None:
+    data_file = tmp_path / "three pages"
+    data_file.write_bytes(bytes(3 * ms.PAGESIZE))
+    m = ms.map_file(data_file, mode="r+")
+    os.truncate(data_file, ms.PAGESIZE)
+    with pytest.raises(OSError, match="shorter than the") as error:
+        m.lock()
+    assert "RLIMIT_MEMLOCK" not in str(error.value)
+    m.close()

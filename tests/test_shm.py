@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from pathlib import Path
 
 import pytest
+from support import in_child
 
 import memshare as ms
 
@@ -71,6 +73,82 @@ def test_bad_names_are_refused_before_any_call(name: str, why: str) -> None:
     assert len("x" * 255) == 255
     with pytest.raises(TypeError, match="str or bytes"):
         ms.shm_open(3, os.O_RDWR)  # type: ignore[arg-type]
+
+
+def _suite_entries() -> set[str]:
+    return {n for n in os.listdir("/dev/shm") if "memshare-test" in n}
+
+
+@pytest.mark.parametrize(
+    "name", [b"memshare-test-\xff", "memshare-test-\udcff", b"memshare-test-\xc3("]
+)
+def test_a_name_that_is_not_utf8_is_refused_before_anything_is_made(
+    name: str | bytes,
+) -> None:
+    before = _suite_entries()
+    for call in (
+        lambda: ms.shm_open(name, os.O_CREAT | os.O_RDWR),
+        lambda: ms.SharedMemory(name, create=True, size=1),
+        lambda: ms.zeros(3, name=name),
+        lambda: ms.NamedSemaphore(name, create=True),
+        lambda: ms.MessageQueue(name, create=True),
+        lambda: ms.shm_unlink(name),
+        lambda: ms.attach(name),
+    ):
+        with pytest.raises(ValueError, match="not UTF-8"):
+            call()
+    assert _suite_entries() == before
+
+
+def test_a_semaphore_name_is_at_most_251_bytes(shm_name: str) -> None:
+    # glibc's file is /dev/shm/sem.NAME: the prefix takes 4 of NAME_MAX.
+    longest = (shm_name + "x" * 255)[:251]
+    semaphore = ms.NamedSemaphore(longest, create=True)
+    semaphore.unlink()
+    semaphore.close()
+    for length in (252, 255):
+        with pytest.raises(ValueError, match="longer than 251 bytes"):
+            ms.NamedSemaphore((shm_name + "x" * 255)[:length], create=True)
+    assert not [n for n in os.listdir("/dev/shm") if shm_name in n]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "symlink"])
+def test_a_name_that_is_no_regular_file_fails_at_once(kind: str, shm_name: str) -> None:
+    path = f"/dev/shm/{shm_name}"
+    target = f"{path}-target"
+    if kind == "fifo":
+        os.mkfifo(path, 0o600)
+    elif kind == "directory":
+        os.mkdir(path, 0o700)
+    else:
+        with open(target, "wb") as file:
+            file.write(bytes(PAGE))
+        os.symlink(target, path)
+    why = {"fifo": "is a FIFO", "directory": "directory", "symlink": "symbolic link"}
+    try:
+        # In a child, whose alarm would end a hang in open(2).
+        for readonly in (True, False):
+            for call in (
+                lambda r=readonly: ms.attach(shm_name, readonly=r),
+                lambda r=readonly: ms.SharedMemory(shm_name, readonly=r),
+            ):
+                with pytest.raises(OSError, match=why[kind]):
+                    in_child(call)
+    finally:
+        if kind == "directory":
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+        if os.path.exists(target):
+            os.unlink(target)
+
+
+def test_a_fifo_path_given_to_map_file_fails_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for mode in ("r", "r+", "c"):
+        with pytest.raises(ValueError, match="is not a regular file"):
+            in_child(lambda mode=mode: ms.map_file(fifo, mode=mode))
 
 
 def test_a_name_of_255_bytes_and_any_other_characters_works() -> None:

@@ -1,8 +1,9 @@
 """POSIX shared memory objects and memfd, as the Linux calls make them.
 
 Names follow POSIX: a leading "/" is optional (memshare adds it for the call),
-no other "/", no NUL, at most 255 bytes.  A bad name raises ``ValueError``
-before any call is made.
+no other "/", no NUL, at most 255 bytes (251 for a named semaphore), and
+UTF-8, as the names memshare gives back are ``str``.  A bad name raises
+``ValueError`` before any call is made.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ def _encode(name: Name) -> bytes:
         raise TypeError(
             f"a shared memory name is str or bytes, not {type(name).__name__}"
         )
-    return os.fsencode(name)
+    encoded = os.fsencode(name)
+    try:
+        encoded.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"invalid shared memory name {name!r}: it is not UTF-8 ({error.reason} "
+            f"at byte {error.start})"
+        ) from None
+    return encoded
 
 
 def shm_open(name: Name, flags: int, mode: int = 0o600) -> int:

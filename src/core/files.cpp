@@ -18,6 +18,27 @@ struct stat stat_of(int fd, const std::string& target) {
     return st;
 }
 
+std::string file_kind(mode_t mode) {
+    switch (mode & S_IFMT) {
+    case S_IFREG:
+        return "a regular file";
+    case S_IFDIR:
+        return "a directory";
+    case S_IFIFO:
+        return "a FIFO";
+    case S_IFCHR:
+        return "a character device";
+    case S_IFBLK:
+        return "a block device";
+    case S_IFSOCK:
+        return "a socket";
+    case S_IFLNK:
+        return "a symbolic link";
+    default:
+        return "a file of unknown kind";
+    }
+}
+
 void check_size(const struct stat& st, std::uint64_t size, const std::string& target) {
     if (static_cast<std::uint64_t>(st.st_size) < size) {
         throw std::invalid_argument("the shared memory " + target + " has " +

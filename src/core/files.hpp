@@ -11,6 +11,9 @@ namespace memshare::detail {
 // fstat(), throwing os_error naming `target`.
 struct stat stat_of(int fd, const std::string& target);
 
+// "a FIFO", "a directory", ...: the kind of file `mode` (st_mode) says.
+std::string file_kind(mode_t mode);
+
 // Refuses memory smaller than the handle that names it says (a damaged
 // handle), which would make accesses past its end SIGBUS.
 void check_size(const struct stat& st, std::uint64_t size, const std::string& target);

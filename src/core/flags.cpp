@@ -150,6 +150,18 @@ std::string describe_bits(unsigned bits, std::span<const named_constant> table) 
     return text;
 }
 
+// MAP_HUGE_2MB, MAP_HUGE_1GB, ...: the name of the huge page size field of
+// mmap() flags (log2 of the size; linux/mman.h spells each as this).
+std::string huge_size_flag(unsigned shift) {
+    if (shift >= 30) {
+        return "MAP_HUGE_" + std::to_string(1U << (shift - 30)) + "GB";
+    }
+    if (shift >= 20) {
+        return "MAP_HUGE_" + std::to_string(1U << (shift - 20)) + "MB";
+    }
+    return "MAP_HUGE_" + std::to_string(1U << (shift >= 10 ? shift - 10 : 0)) + "KB";
+}
+
 } // namespace
 
 std::span<const named_constant> prot_constants() noexcept {
@@ -246,8 +258,13 @@ std::string describe_map_flags(int flags) {
             text = map_table[i].name;
         }
     }
-    append_flag(text, describe_bits(bits & ~unsigned{MAP_TYPE},
+    // The huge page size is a field, not bits: named as a whole.
+    constexpr unsigned size_field = unsigned{MAP_HUGE_MASK} << MAP_HUGE_SHIFT;
+    append_flag(text, describe_bits(bits & ~unsigned{MAP_TYPE} & ~size_field,
                                     std::span(map_table).subspan(map_type_entries)));
+    if ((bits & size_field) != 0) {
+        append_flag(text, huge_size_flag((bits & size_field) >> MAP_HUGE_SHIFT));
+    }
     return text;
 }
 

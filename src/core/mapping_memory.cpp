@@ -1,6 +1,7 @@
 // Mapping: the memory calls on byte ranges of a mapping (mprotect, msync,
 // madvise, mlock, mincore) and the checks that keep each one to whole pages
 // where rounding would touch bytes the caller did not name.
+#include "files.hpp"
 #include "linux_abi.hpp"
 
 #include <memshare/blocking.hpp>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace memshare {
 namespace {
@@ -189,7 +191,23 @@ void Mapping::lock(std::int64_t start, std::optional<std::int64_t> length,
                    bool on_fault) {
     const byte_range pages = pages_around(checked_range("lock", start, length));
     const Pin pinned = pin(false);
-    run_blocking([&] { region_.lock(pages.begin, pages.end, on_fault); });
+    try {
+        run_blocking([&] { region_.lock(pages.begin, pages.end, on_fault); });
+    } catch (const os_error& error) {
+        // mlock() says ENOMEM for pages past the end of the file too.
+        const std::int64_t needed = offset_ + static_cast<std::int64_t>(length_);
+        if (error.code().value() != ENOMEM || anonymous() || !fd_) {
+            throw;
+        }
+        const std::int64_t now = detail::stat_of(fd_.get(), region_.target()).st_size;
+        if (now >= needed) {
+            throw;
+        }
+        throw os_error(ENOMEM, error.call(), error.target(),
+                       "the file is now " + std::to_string(now) +
+                           " bytes, shorter than the " + std::to_string(needed) +
+                           " the mapping reaches: pages past its end cannot be locked");
+    }
 }
 
 void Mapping::unlock(std::int64_t start, std::optional<std::int64_t> length) {

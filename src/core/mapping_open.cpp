@@ -162,7 +162,9 @@ Mapping Mapping::from_path(const std::string& path, file_mode mode,
                            std::optional<std::int64_t> length, std::int64_t offset,
                            int extra_flags) {
     check_file_request(mode, length, offset, extra_flags); // before O_TRUNC
-    int oflags = O_CLOEXEC;
+    // O_NONBLOCK: open() of a FIFO would wait for its other end; mmap()
+    // then refuses it at once.
+    int oflags = O_CLOEXEC | O_NONBLOCK;
     switch (mode) {
     case file_mode::read:
     case file_mode::copy_on_write:

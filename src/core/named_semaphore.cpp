@@ -2,18 +2,37 @@
 #include <memshare/named_semaphore.hpp>
 
 #include <fcntl.h>
+#include <limits.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <ctime>
+#include <stdexcept>
+#include <string>
 
 namespace memshare {
-namespace {} // namespace
+namespace {
+
+// glibc keeps a named semaphore as /dev/shm/sem.NAME: four bytes of the
+// name's NAME_MAX go to the prefix.  Checked here, as sem_open() would say
+// only ENAMETOOLONG, and after the other checks of every name.
+const shm_name& checked(const shm_name& name) {
+    constexpr std::size_t most = NAME_MAX - 4;
+    if (name.bare().size() > most) {
+        throw std::invalid_argument("invalid semaphore name '" + name.bare() +
+                                    "': it is longer than " + std::to_string(most) +
+                                    " bytes (NAME_MAX less the \"sem.\" prefix "
+                                    "of its file in /dev/shm)");
+    }
+    return name;
+}
+
+} // namespace
 
 named_semaphore::named_semaphore(const shm_name& name, bool create, unsigned value,
                                  mode_t mode)
-    : name_(name), semaphore_(nullptr) {
+    : name_(checked(name)), semaphore_(nullptr) {
     const std::string path = name.slashed();
     semaphore_ = create ? ::sem_open(path.c_str(), O_CREAT | O_EXCL, mode, value)
                         : ::sem_open(path.c_str(), 0);
@@ -83,7 +102,7 @@ int named_semaphore::value() {
 }
 
 void unlink_semaphore(const shm_name& name) {
-    if (::sem_unlink(name.slashed().c_str()) != 0) {
+    if (::sem_unlink(checked(name).slashed().c_str()) != 0) {
         throw_errno("sem_unlink", name.bare());
     }
 }

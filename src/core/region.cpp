@@ -9,6 +9,7 @@
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 
 #include <cerrno>
 #include <utility>
@@ -29,8 +30,25 @@ std::string mmap_call(std::size_t size, int prot, int flags, off_t offset) {
            describe_map_flags(flags) + ", offset=" + std::to_string(offset) + ")";
 }
 
+// The huge page size of a file on hugetlbfs (a memfd made with
+// MFD_HUGETLB, say), else 0.
+std::size_t huge_page_file(int fd) {
+    constexpr auto hugetlbfs_magic = 0x958458f6;
+    struct statfs fs{};
+    if (fd < 0 || ::fstatfs(fd, &fs) != 0 || fs.f_type != hugetlbfs_magic) {
+        return 0;
+    }
+    return static_cast<std::size_t>(fs.f_bsize);
+}
+
 // What an mmap() errno means for these arguments, where it is not obvious.
-std::string mmap_hint(int err, int flags, std::size_t granule) {
+std::string mmap_hint(int err, int flags, int fd, std::size_t granule) {
+    if (err == ENOMEM && (flags & MAP_HUGETLB) == 0) {
+        if (const std::size_t huge = huge_page_file(fd); huge != 0) {
+            flags |= MAP_HUGETLB;
+            granule = huge;
+        }
+    }
     if (err == ENOMEM && (flags & MAP_HUGETLB) != 0) {
         return "not enough free " + format_bytes(granule) +
                " huge pages: " + std::to_string(free_huge_pages(granule)) +
@@ -74,7 +92,7 @@ Region::Region(std::size_t size, int prot, int flags, int fd, off_t offset,
     if (addr == MAP_FAILED) {
         const int err = errno;
         throw os_error(err, mmap_call(size, prot, flags, offset), std::move(target),
-                       mmap_hint(err, flags, granule));
+                       mmap_hint(err, flags, fd, granule));
     }
     state_->addr = static_cast<std::byte*>(addr);
     state_->size = size;

@@ -44,6 +44,11 @@ std::string quoted(std::string_view name) {
                                 why);
 }
 
+std::string not_memory(const shm_name& name, const struct stat& st) {
+    return name.file() + " is " + detail::file_kind(st.st_mode) +
+           ", not a shared memory object";
+}
+
 std::string space_hint(std::int64_t bytes) {
     struct statvfs fs{};
     if (::statvfs(std::string(shm_directory).c_str(), &fs) != 0) {
@@ -101,9 +106,22 @@ std::string shm_name::file() const {
 }
 
 unique_fd shm_open(const shm_name& name, int flags, mode_t mode) {
-    unique_fd fd(::shm_open(name.slashed().c_str(), flags | O_CLOEXEC, mode));
+    // O_NONBLOCK: a FIFO put under the name would block open(O_RDONLY) until
+    // a writer came; O_NOFOLLOW: a symbolic link could point anywhere.
+    unique_fd fd(::shm_open(name.slashed().c_str(),
+                            flags | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, mode));
     if (!fd) {
-        throw_errno("shm_open", name.bare());
+        const int err = errno;
+        // glibc turns EISDIR into EINVAL, and ELOOP says nothing of a link:
+        // name what is there instead.
+        struct stat st{};
+        const bool odd = (err == EINVAL || err == ELOOP) &&
+                         ::lstat(name.file().c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+        throw os_error(err, "shm_open", name.bare(), odd ? not_memory(name, st) : "");
+    }
+    const struct stat st = detail::stat_of(fd.get(), name.bare());
+    if (!S_ISREG(st.st_mode)) {
+        throw os_error(ENODEV, "shm_open", name.bare(), not_memory(name, st));
     }
     return fd;
 }
