@@ -37,6 +37,7 @@ from .array import (
 from .atomics import ATOMIC_SIZE, AtomicArray, AtomicInt
 from .conditions import BARRIER_SIZE, Barrier, Condition, condition_size
 from .constants import *
+from .faults import MappingDamagedError
 from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
 from .maps import MapEntry, maps
@@ -76,6 +77,7 @@ __all__ = [
     "Lock",
     "MapEntry",
     "Mapping",
+    "MappingDamagedError",
     "MemoryReport",
     "MessageQueue",
     "NamedSemaphore",

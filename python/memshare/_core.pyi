@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedQueue', 'SharedSemaphore', 'SyncLock', 'add_lease', 'add_seals', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'free_huge_pages', 'get_seals', 'handle_returned', 'huge_page_sizes', 'kept_segments', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'mq_unlink', 'new_array_memory', 'offer_array_memory', 'open_segment', 'receive_shared', 'recycling_budget', 'release_kept_segments', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'shm_open', 'shm_unlink', 'withdraw_offers']
+__all__: list[str] = ['ACCESS_COPY', 'ACCESS_DEFAULT', 'ACCESS_READ', 'ACCESS_WRITE', 'ALLOCATIONGRANULARITY', 'ATOMIC_SIZE', 'BARRIER_SIZE', 'EVENT_SIZE', 'F_SEAL_EXEC', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_GROW', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_WRITE', 'FileDescriptor', 'LOCK_SIZE', 'MADV_COLD', 'MADV_COLLAPSE', 'MADV_DODUMP', 'MADV_DOFORK', 'MADV_DONTDUMP', 'MADV_DONTFORK', 'MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_FREE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', 'MADV_HUGEPAGE', 'MADV_HWPOISON', 'MADV_KEEPONFORK', 'MADV_MERGEABLE', 'MADV_NOHUGEPAGE', 'MADV_NORMAL', 'MADV_PAGEOUT', 'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_RANDOM', 'MADV_REMOVE', 'MADV_SEQUENTIAL', 'MADV_SOFT_OFFLINE', 'MADV_UNMERGEABLE', 'MADV_WILLNEED', 'MADV_WIPEONFORK', 'MAP_32BIT', 'MAP_ANON', 'MAP_ANONYMOUS', 'MAP_DENYWRITE', 'MAP_DROPPABLE', 'MAP_EXECUTABLE', 'MAP_FIXED_NOREPLACE', 'MAP_HUGETLB', 'MAP_HUGE_1GB', 'MAP_HUGE_2MB', 'MAP_HUGE_MASK', 'MAP_HUGE_SHIFT', 'MAP_LOCKED', 'MAP_NONBLOCK', 'MAP_NORESERVE', 'MAP_POPULATE', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_SHARED_VALIDATE', 'MAP_STACK', 'MAP_SYNC', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_EXEC', 'MFD_HUGETLB', 'MFD_NOEXEC_SEAL', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC', 'Mapping', 'MessageQueueCore', 'NamedSemaphoreCore', 'OwnerDiedError', 'PAGESIZE', 'PROT_EXEC', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'SEMAPHORE_SIZE', 'SegmentInfo', 'SharedAtomic', 'SharedBarrier', 'SharedCondition', 'SharedEvent', 'SharedQueue', 'SharedSemaphore', 'SyncLock', 'add_lease', 'add_seals', 'array_memory', 'condition_size', 'condition_slots', 'create_segment', 'default_huge_page_size', 'describe_segment', 'format_bytes', 'free_huge_pages', 'get_seals', 'handle_returned', 'huge_page_sizes', 'kept_segments', 'list_segments', 'lock_kind', 'map_anonymous', 'map_fd', 'map_path', 'memfd_create', 'mq_unlink', 'new_array_memory', 'offer_array_memory', 'open_segment', 'receive_shared', 'recycling_budget', 'release_kept_segments', 'reserve', 'resize_segment', 'rlock_kind', 'sem_unlink', 'set_damage_error', 'shm_open', 'shm_unlink', 'start_fault_watcher', 'take_damage_report', 'withdraw_offers']
 class Mapping:
     """
     A memory mapping with the interface of mmap.mmap.
@@ -638,6 +638,10 @@ def sem_unlink(name: bytes) -> None:
     """
     sem_unlink(3).
     """
+def set_damage_error(type: typing.Any) -> None:
+    """
+    The exception class raised for memory the SIGBUS shield replaced.
+    """
 def shm_open(name: bytes, flags: int, mode: int) -> int:
     """
     shm_open(3); the caller owns the descriptor.
@@ -645,6 +649,14 @@ def shm_open(name: bytes, flags: int, mode: int) -> int:
 def shm_unlink(name: bytes) -> None:
     """
     shm_unlink(3).
+    """
+def start_fault_watcher() -> None:
+    """
+    Start the thread that tells Python threads their accesses faulted: once on import, and in each child after fork.
+    """
+def take_damage_report() -> str:
+    """
+    What the SIGBUS shield replaced since the last report, one sentence per mapping.
     """
 def withdraw_offers(identity: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
     """

@@ -124,6 +124,10 @@ decltype(auto) without_gil(Work&& work) {
 // Whether the calling thread runs Python's signal handlers: only there
 // can Ctrl-C end a wait.  Call with the GIL.
 [[nodiscard]] bool runs_signal_handlers();
+// threading.main_thread().ident.
+[[nodiscard]] unsigned long main_thread_ident() noexcept;
+// memshare.MappingDamagedError once Python has set it, else nullptr.
+[[nodiscard]] PyObject* damage_error_type() noexcept;
 
 // Runs `wait(interrupted)` without the GIL.  In the main thread,
 // `interrupted()`, which the wait calls between slices, takes the GIL back
@@ -153,6 +157,7 @@ auto wait_interruptibly(Wait&& wait) {
 }
 
 void register_errors(py::module_& m);
+void register_faults(py::module_& m);
 void register_threads(py::module_& m);
 void register_constants(py::module_& m);
 void register_mapping(py::module_& m);

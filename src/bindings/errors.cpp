@@ -12,7 +12,7 @@
 namespace memshare::bindings {
 namespace {
 
-void raise_os_error(const os_error& error) {
+void raise_os_error(const os_error& error, PyObject* type = PyExc_OSError) {
     std::string message = error.call() + ": " + error.code().message();
     if (!error.hint().empty()) {
         message += " (" + error.hint() + ")";
@@ -29,8 +29,8 @@ void raise_os_error(const os_error& error) {
     }
     // OSError(errno, message, filename) picks the subclass errno implies,
     // such as FileNotFoundError or PermissionError.
-    PyObject* exception = PyObject_CallFunction(
-        PyExc_OSError, "isO", error.code().value(), message.c_str(), filename.ptr());
+    PyObject* exception = PyObject_CallFunction(type, "isO", error.code().value(),
+                                                message.c_str(), filename.ptr());
     if (exception != nullptr) {
         PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception)), exception);
         Py_DECREF(exception);
@@ -42,6 +42,9 @@ void raise_os_error(const os_error& error) {
 bool raise_memshare_error(const std::exception_ptr& exception) {
     try {
         std::rethrow_exception(exception);
+    } catch (const damaged_error& error) {
+        PyObject* type = damage_error_type();
+        raise_os_error(error, type != nullptr ? type : PyExc_OSError);
     } catch (const os_error& error) {
         raise_os_error(error);
     } catch (const closed_error& error) {

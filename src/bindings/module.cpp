@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
     namespace bindings = memshare::bindings;
     bindings::register_errors(m);
     bindings::register_threads(m);
+    bindings::register_faults(m);
     bindings::register_constants(m);
     bindings::register_mapping(m);
     bindings::register_shm(m);

@@ -18,6 +18,10 @@ void register_threads(py::module_& /*m*/) {
                       .cast<unsigned long>();
 }
 
+unsigned long main_thread_ident() noexcept {
+    return main_thread;
+}
+
 bool runs_signal_handlers() {
     return PyThread_get_thread_ident() == main_thread;
 }

@@ -23,9 +23,14 @@ namespace memshare {
 Mapping::Mapping(Region region, unique_fd fd, std::size_t delta, std::size_t length,
                  std::int64_t offset, int flags, access_mode access)
     : region_(std::move(region)), fd_(std::move(fd)), delta_(delta), length_(length),
-      offset_(offset), flags_(flags), access_(access) {}
+      offset_(offset), flags_(flags), access_(access) {
+    if (!anonymous()) {
+        region_.watch_file(fd_.get()); // -1 if it keeps none
+    }
+}
 
 Mapping::~Mapping() {
+    region_.watch_file(-1); // fd_ closes before region_ unmaps
     if (!leased_ || !region_) {
         return;
     }
@@ -137,6 +142,7 @@ int Mapping::fileno() const {
 
 void Mapping::resize(std::int64_t new_length) {
     require_open();
+    region_.require_intact("resize");
     require_no_pointers("mmap can't resize with extant buffers exported.");
     if (access_ == access_mode::read || access_ == access_mode::copy) {
         throw access_error("mmap can't resize a readonly or copy-on-write memory map.");
@@ -193,6 +199,7 @@ Mapping::Pin Mapping::pin(bool writing) {
 
 Mapping::exported_buffer Mapping::export_buffer() {
     require_open();
+    region_.require_intact("export a buffer");
     if (!region_.readable(delta_, delta_ + length_)) {
         throw buffer_error("cannot export a buffer: some pages of the mapping are "
                            "PROT_NONE or guard pages");

@@ -69,6 +69,7 @@ void Mapping::touch(const char* what, std::size_t begin, std::size_t end, bool w
     // Anonymous memory cannot raise SIGBUS (Linux answers a failed page
     // allocation with the OOM killer), so only files need the guard.
     const bool file_backed = (flags_ & MAP_ANONYMOUS) == 0;
+    region_.require_intact(what);
     std::optional<memory_fault> fault;
     auto guarded_access = [&] {
         if (file_backed) {
@@ -89,6 +90,7 @@ void Mapping::touch(const char* what, std::size_t begin, std::size_t end, bool w
 }
 
 void Mapping::raise_fault(const char* what, const memory_fault& fault) const {
+    region_.require_intact(what); // the shield replaced the pages: say so
     const auto offset = fault.address - (region_.data() + delta_);
     const bool hardware = fault.code == BUS_MCEERR_AR || fault.code == BUS_MCEERR_AO;
     throw os_error(hardware ? EIO : EFAULT, what, region_.target(),
@@ -306,6 +308,7 @@ void Mapping::copy_in(const byte_run& run, const std::byte* from) {
 
 void Mapping::require_within(std::size_t start, std::size_t count) const {
     require_open();
+    region_.require_intact("index");
     if (start > length_ || count > length_ - start) {
         throw std::out_of_range("bytes [" + std::to_string(start) + ", +" +
                                 std::to_string(count) + ") are outside the mapping");

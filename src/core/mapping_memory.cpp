@@ -28,6 +28,7 @@ std::string range_text(std::size_t begin, std::size_t end) {
 Mapping::byte_range Mapping::checked_range(const char* what, std::int64_t start,
                                            std::optional<std::int64_t> length) const {
     require_open();
+    region_.require_intact(what);
     const auto size = static_cast<std::int64_t>(length_);
     const auto outside = [&](const std::string& range) {
         return std::invalid_argument(std::string(what) + ": " + range +

@@ -99,6 +99,8 @@ Region::Region(std::size_t size, int prot, int flags, int fd, off_t offset,
     state_->granule = granule;
     state_->pages = page_states(size, page_state{.prot = prot});
     state_->target = std::move(target);
+    state_->file_offset = fd >= 0 ? offset : 0;
+    state_->shield = shielded_range(state_->addr, size, prot, granule, &state_->target);
 }
 
 Region::~Region() {
@@ -156,6 +158,7 @@ void Region::protect(std::size_t begin, std::size_t end, int prot) {
                                     : "");
     }
     state_->pages.update(begin, end, [prot](page_state& page) { page.prot = prot; });
+    state_->shield.allow(prot);
 }
 
 void Region::advise(std::size_t begin, std::size_t end, int advice) {
@@ -245,6 +248,7 @@ void Region::set_name(std::size_t begin, std::size_t end,
 }
 
 void Region::remap(std::size_t new_size) {
+    require_intact("mremap"); // its pages are not one mapping any more
     void* addr = ::mremap(data(), size(), new_size, MREMAP_MAYMOVE);
     if (addr == MAP_FAILED) {
         throw_errno("mremap(" + format_bytes(size()) + " to " + format_bytes(new_size) +
@@ -254,6 +258,26 @@ void Region::remap(std::size_t new_size) {
     state_->addr = static_cast<std::byte*>(addr);
     state_->size = new_size;
     state_->pages.resize(new_size);
+    state_->shield.move_to(state_->addr, new_size);
+}
+
+void Region::watch_file(int fd) noexcept {
+    if (state_) {
+        state_->shield.watch_file(fd, static_cast<off_t>(state_->file_offset));
+    }
+}
+
+std::optional<shield_damage> Region::damage() const noexcept {
+    return state_ ? state_->shield.damage() : std::nullopt;
+}
+
+void Region::require_intact(const std::string& call) const {
+    if (const std::optional<shield_damage> found = damage()) {
+        throw damaged_error(EFAULT, call, target(),
+                            describe_damage(target(), size(), *found,
+                                            state_->shield.file_size(),
+                                            state_->file_offset));
+    }
 }
 
 void Region::reset() noexcept {
@@ -261,6 +285,7 @@ void Region::reset() noexcept {
         return;
     }
     detail::fork_registry_remove(*state_);
+    state_->shield.reset(); // before the range can be mapped again
     // munmap() of a range we mapped fails only for arguments we never pass.
     ::munmap(state_->addr, state_->size);
     state_.reset();

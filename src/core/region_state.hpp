@@ -2,6 +2,7 @@
 // object moves, so the fork registry can hold on to it.
 #pragma once
 
+#include <memshare/fault_shield.hpp>
 #include <memshare/page_states.hpp>
 
 #include <cstddef>
@@ -16,6 +17,8 @@ struct region_state {
     page_states pages;
     std::string target; // the file it maps, for messages; empty if anonymous
     bool in_fork_registry = false;
+    std::int64_t file_offset = 0; // of addr, for a file mapping
+    shielded_range shield;        // registered while mapped
 };
 
 } // namespace memshare::detail

@@ -51,4 +51,11 @@ public:
     using std::logic_error::logic_error;
 };
 
+// Memory of a mapping that the SIGBUS shield replaced with zero pages
+// (fault_shield.hpp).  Python: memshare.MappingDamagedError, an OSError.
+class damaged_error : public os_error {
+public:
+    using os_error::os_error;
+};
+
 } // namespace memshare

@@ -1,6 +1,7 @@
 // The single owner of one mmap()ed range of memory.
 #pragma once
 
+#include <memshare/fault_shield.hpp>
 #include <memshare/page_states.hpp>
 
 #include <sys/types.h>
@@ -8,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,13 @@ public:
 
     // mremap(MREMAP_MAYMOVE): the data may move; pointers into it go stale.
     void remap(std::size_t new_size);
+
+    // The SIGBUS shield's view of the region: it maps file `fd` (which the
+    // caller keeps open; -1 before it closes), and what it replaced.
+    void watch_file(int fd) noexcept;
+    [[nodiscard]] std::optional<shield_damage> damage() const noexcept;
+    // Throws damaged_error naming `call` if the shield replaced pages.
+    void require_intact(const std::string& call) const;
 
     // munmap() now.
     void reset() noexcept;
