@@ -5,6 +5,7 @@ go of is freed soon after."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from pathlib import Path
@@ -138,3 +139,31 @@ def test_a_mapping_whose_protection_changed_is_not_parked() -> None:
         assert pool.apply(protect_and_drop, (array,)) == 0
         assert pool.apply(write_last, (array,)) == 0
         assert float(array[-1]) == 9.0
+
+
+def protect_then(conn: Any, ending: str) -> None:
+    array = conn.recv()  # received, under fork too
+    mapping = array.base
+    del array
+    mapping.protect(ms.PROT_READ)
+    if ending == "close":
+        mapping.close()
+    del mapping  # the lease goes back: its page must still take the write
+    gc.collect()
+
+
+@pytest.mark.parametrize("ending", ["drop", "close"])
+# Not fork: a forked child holds the sender's own arrays of the segment too,
+# whose writable buffers protect() rightly refuses to take away.
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_received_mapping_protected_then_dropped_or_closed_lives(
+    method: str, ending: str
+) -> None:
+    array = ms.zeros(1024)
+    context = multiprocessing.get_context(method)
+    ours, theirs = context.Pipe()
+    child = context.Process(target=protect_then, args=(theirs, ending))
+    child.start()
+    ours.send(array)
+    child.join(60)
+    assert child.exitcode == 0  # it died of SIGSEGV writing the lease page

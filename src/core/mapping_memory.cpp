@@ -109,7 +109,16 @@ void Mapping::protect(int prot, std::int64_t start,
     if (range.begin == range.end) {
         return;
     }
-    const byte_range pages = pages_exactly("mprotect", range);
+    byte_range pages = pages_exactly("mprotect", range);
+    if (leased_) {
+        // The last page holds the lease count (array_memory.hpp), which
+        // dropping the mapping writes: it keeps its protection.  No array
+        // data lies in it.
+        pages.end = std::min(pages.end, delta_ + length_ - page_size());
+        if (pages.begin >= pages.end) {
+            return;
+        }
+    }
     region_.protect(pages.begin, pages.end, prot);
 }
 
