@@ -31,7 +31,6 @@ struct slot {
     std::atomic<int> fd_plus_one; // 0: no file watched
     std::atomic<std::int64_t> file_offset;
     std::atomic<std::uintptr_t> first_plus_one; // 0: nothing replaced
-    std::atomic<std::size_t> replaced;
     std::atomic<std::uint64_t> faults;
     std::atomic<std::uint64_t> reported; // faults take_damage_report() told of
 };
@@ -113,12 +112,21 @@ void clear(slot& s) noexcept {
     s.granule.store(0);
     s.file_offset.store(0);
     s.first_plus_one.store(0);
-    s.replaced.store(0);
     s.faults.store(0);
     s.reported.store(0);
 }
 
 // -- in the signal handler: atomics and async-signal-safe calls only ---------
+
+// The size of the file the range watches now, if it watches one.
+std::optional<std::int64_t> watched_size(const slot& s) {
+    const int fd = s.fd_plus_one.load() - 1;
+    struct stat st{};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        return std::nullopt;
+    }
+    return st.st_size;
+}
 
 // The end of the pages to replace for a fault at `page`: the next granule,
 // or the end of the range if the watched file ends before `page` (every page
@@ -126,23 +134,18 @@ void clear(slot& s) noexcept {
 std::uintptr_t replace_until(const slot& s, std::uintptr_t page, std::uintptr_t begin,
                              std::uintptr_t end) {
     const std::uintptr_t next = std::min(page + s.granule.load(), end);
-    const int fd = s.fd_plus_one.load() - 1;
-    struct stat st{};
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-        return next;
-    }
+    const std::optional<std::int64_t> size = watched_size(s);
     const auto page_offset =
         s.file_offset.load() + static_cast<std::int64_t>(page - begin);
-    return st.st_size <= page_offset ? end : next;
+    return size && *size <= page_offset ? end : next;
 }
 
-// Records the replacement; true for the range's first.
-bool note_replaced(slot& s, std::uintptr_t offset, std::size_t bytes) {
+// Records a replacement from `offset`; true for the range's first.
+bool note_replaced(slot& s, std::uintptr_t offset) {
     std::uintptr_t first = s.first_plus_one.load();
     while ((first == 0 || offset + 1 < first) &&
            !s.first_plus_one.compare_exchange_weak(first, offset + 1)) {
     }
-    s.replaced.fetch_add(bytes);
     return s.faults.fetch_add(1) == 0;
 }
 
@@ -170,7 +173,7 @@ bool replace(slot& s, std::uintptr_t address, std::uintptr_t begin, std::uintptr
     }
     // Only the first fault is news: a thread told of the damage may go on
     // reading the range, which stays readable as zeros.
-    const bool first = note_replaced(s, page - begin, stop - page);
+    const bool first = note_replaced(s, page - begin);
     if (report_thread && first) {
         ring_doorbell();
     }
@@ -281,16 +284,11 @@ std::optional<shield_damage> shielded_range::damage() const noexcept {
     if (first == 0) {
         return std::nullopt;
     }
-    return shield_damage{first - 1, s.replaced.load(), s.faults.load()};
+    return shield_damage{first - 1, s.faults.load()};
 }
 
 std::optional<std::int64_t> shielded_range::file_size() const noexcept {
-    const int fd = slot_ == none ? -1 : slots[slot_].fd_plus_one.load() - 1;
-    struct stat st{};
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-        return std::nullopt;
-    }
-    return st.st_size;
+    return slot_ == none ? std::nullopt : watched_size(slots[slot_]);
 }
 
 // -- reports ----------------------------------------------------------------------
@@ -354,16 +352,10 @@ std::string take_damage_report() {
         }
         s.reported.store(faults);
         const std::size_t size = s.end.load() - s.begin.load();
-        const shield_damage damage{s.first_plus_one.load() - 1, s.replaced.load(),
-                                   faults};
-        std::optional<std::int64_t> file_size;
-        struct stat st{};
-        if (const int fd = s.fd_plus_one.load() - 1; fd >= 0 && ::fstat(fd, &st) == 0) {
-            file_size = st.st_size;
-        }
-        report +=
-            (report.empty() ? "" : "; ") +
-            describe_damage(*labels[i], size, damage, file_size, s.file_offset.load());
+        const shield_damage damage{s.first_plus_one.load() - 1, faults};
+        report += (report.empty() ? "" : "; ") +
+                  describe_damage(*labels[i], size, damage, watched_size(s),
+                                  s.file_offset.load());
     }
     return report.empty() ? "memshare replaced pages of a mapping whose memory was lost"
                           : report;

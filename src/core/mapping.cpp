@@ -142,7 +142,7 @@ int Mapping::fileno() const {
 
 void Mapping::resize(std::int64_t new_length) {
     require_open();
-    region_.require_intact("resize");
+    region_.require_intact("resize"); // mremap() needs one mapping: before ftruncate
     require_no_pointers("mmap can't resize with extant buffers exported.");
     if (access_ == access_mode::read || access_ == access_mode::copy) {
         throw access_error("mmap can't resize a readonly or copy-on-write memory map.");

@@ -248,7 +248,6 @@ void Region::set_name(std::size_t begin, std::size_t end,
 }
 
 void Region::remap(std::size_t new_size) {
-    require_intact("mremap"); // its pages are not one mapping any more
     void* addr = ::mremap(data(), size(), new_size, MREMAP_MAYMOVE);
     if (addr == MAP_FAILED) {
         throw_errno("mremap(" + format_bytes(size()) + " to " + format_bytes(new_size) +

@@ -28,10 +28,9 @@
 namespace memshare {
 
 // What the shield did to a range: where its first replaced page starts (an
-// offset into the range), how many bytes it replaced, and how many faults.
+// offset into the range), and how many faults it took.
 struct shield_damage {
     std::size_t first;
-    std::size_t replaced;
     std::uint64_t faults;
 };
 
