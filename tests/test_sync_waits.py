@@ -431,3 +431,32 @@ def test_daemon_threads_waiting_when_the_interpreter_exits_let_it_exit(
             check=False,
         )
         assert (done.returncode, done.stdout, done.stderr) == (0, "exiting\n", "")
+
+
+def _held_lock() -> tuple[Any, Callable[[], None]]:
+    lock = ms.Lock()
+    lock.acquire()
+    return lock, lock.release
+
+
+def _unset_event() -> tuple[Any, Callable[[], None]]:
+    event = ms.Event()
+    return event, event.set
+
+
+def _empty_semaphore() -> tuple[Any, Callable[[], None]]:
+    semaphore = ms.Semaphore(0)
+    return semaphore, semaphore.release
+
+
+@pytest.mark.parametrize("make", [_held_lock, _unset_event, _empty_semaphore])
+def test_a_timeout_of_timeout_max_waits_as_long_as_it_takes(
+    make: Callable[[], tuple[Any, Callable[[], None]]],
+) -> None:
+    # now + threading.TIMEOUT_MAX overflowed the clock: the wait gave up at once.
+    primitive, wake = make()
+    waiting = primitive.wait if isinstance(primitive, ms.Event) else primitive.acquire
+    timer = threading.Timer(0.2, wake)
+    timer.start()
+    assert waiting(timeout=threading.TIMEOUT_MAX) is True
+    timer.join()

@@ -13,14 +13,19 @@ using steady_time = std::chrono::steady_clock::time_point;
 
 inline constexpr std::chrono::milliseconds wait_slice{20};
 
-// `seconds` from now; none (wait for ever) without seconds.
+// `seconds` from now; none (wait for ever) without seconds, or for more
+// than the clock can count to (threading.TIMEOUT_MAX is 292 years: adding
+// it to now would overflow).
 inline std::optional<steady_time> deadline_after(std::optional<double> seconds) {
     if (!seconds) {
         return std::nullopt;
     }
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-               std::chrono::duration<double>(*seconds));
+    const steady_time now = std::chrono::steady_clock::now();
+    if (*seconds >= std::chrono::duration<double>(steady_time::max() - now).count()) {
+        return std::nullopt;
+    }
+    return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(*seconds));
 }
 
 // When the next slice ends: in wait_slice, or at `deadline` if sooner;
