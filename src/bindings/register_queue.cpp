@@ -31,8 +31,7 @@ std::span<std::byte> writable(const py::object& cell) {
 }
 
 // The queue's lock: at once if free, else waiting for it (without the GIL)
-// until `deadline`.  Nobody holds it longer than one copy, so the calls
-// that do not block wait for it too.
+// until `deadline`.
 std::optional<shared_queue::held> lock(shared_queue& queue,
                                        std::optional<steady_time> deadline) {
     if (auto held = queue.try_hold()) {
@@ -40,6 +39,18 @@ std::optional<shared_queue::held> lock(shared_queue& queue,
     }
     return wait_interruptibly(
         [&](auto interrupted) { return queue.hold(deadline, interrupted); });
+}
+
+// The lock for a call that does not block.  Nobody holds it longer than one
+// copy, so such calls wait for it too, but not for ever: held for a second,
+// its holder is stopped or stray writes damaged it.
+shared_queue::held lock_briefly(shared_queue& queue) {
+    if (auto held = lock(queue, deadline_after(1.0))) {
+        return std::move(*held);
+    }
+    throw std::runtime_error(
+        "the Queue's lock has been held for over a second: a process that holds it "
+        "is stopped, or stray writes damaged the Queue's shared memory");
 }
 
 // Runs `attempt(held)` with the lock held until it gives a result; between
@@ -53,7 +64,8 @@ std::optional<Result> until_done(shared_queue& queue, bool block,
                                  Waiter&& waiter) {
     const auto deadline = block ? deadline_after(seconds) : std::nullopt;
     for (bool again = block;;) {
-        std::optional<shared_queue::held> held = lock(queue, deadline);
+        std::optional<shared_queue::held> held =
+            block ? lock(queue, deadline) : lock_briefly(queue);
         if (!held) {
             return std::nullopt;
         }

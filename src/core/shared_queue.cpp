@@ -67,7 +67,11 @@ shared_queue shared_queue::attach(std::span<std::byte> cell) {
     check_header(base, sync_kind::queue);
     auto* limits = reinterpret_cast<std::uint64_t*>(base + limits_at);
     const std::uint64_t capacity = shared_u64(limits[0]).load();
-    if (header_size + capacity > cell.size()) {
+    if (capacity < smallest_ring) {
+        throw std::invalid_argument("the Queue there is damaged: its ring has " +
+                                    std::to_string(capacity) + " bytes");
+    }
+    if (capacity > cell.size() - header_size) {
         throw std::invalid_argument(
             "the Queue there needs " + std::to_string(header_size + capacity) +
             " bytes; only " + std::to_string(cell.size()) + " are there");
@@ -79,11 +83,27 @@ std::uint64_t shared_queue::maxsize() const noexcept {
     return shared_u64(*maxsize_).load();
 }
 
-shared_queue::indices shared_queue::current() const noexcept {
+shared_queue::indices shared_queue::current() const {
     const std::uint32_t chosen = shared_word(words_->commit).load() & 1U;
     indices& now = indices_[chosen];
-    return {shared_u64(now.head).load(), shared_u64(now.tail).load(),
-            shared_u64(now.used).load(), shared_u64(now.count).load()};
+    const indices found{shared_u64(now.head).load(), shared_u64(now.tail).load(),
+                        shared_u64(now.used).load(), shared_u64(now.count).load()};
+    // Only a commit writes them, and it keeps these true: anything else is
+    // stray bytes, which must not send a copy outside the ring.
+    if (found.head >= capacity_ || found.tail >= capacity_ || found.used > capacity_ ||
+        found.count > found.used / record_header ||
+        (found.head + found.used) % capacity_ != found.tail) {
+        throw damaged("its indices (head " + std::to_string(found.head) + ", tail " +
+                      std::to_string(found.tail) + ", " + std::to_string(found.used) +
+                      " bytes in " + std::to_string(found.count) + " records)");
+    }
+    return found;
+}
+
+std::runtime_error shared_queue::damaged(const std::string& what) const {
+    return std::runtime_error(
+        "the Queue's shared memory is damaged (stray writes?): " + what +
+        " do not fit its ring of " + std::to_string(capacity_) + " bytes");
 }
 
 void shared_queue::commit(const indices& next) noexcept {
@@ -96,7 +116,7 @@ void shared_queue::commit(const indices& next) noexcept {
     shared_word(words_->commit).store(commit + 1); // the one store that commits
 }
 
-std::uint64_t shared_queue::count() const noexcept {
+std::uint64_t shared_queue::count() const {
     return current().count;
 }
 
@@ -151,8 +171,7 @@ shared_queue::held::held(held&& other) noexcept
     other.queue_ = nullptr;
 }
 
-bool shared_queue::held::fits(std::uint64_t payload,
-                              std::uint64_t records) const noexcept {
+bool shared_queue::held::fits(std::uint64_t payload, std::uint64_t records) const {
     return queue_->fits(queue_->current(), payload, records);
 }
 
@@ -172,7 +191,7 @@ void shared_queue::held::put(std::span<const std::byte> payload, std::uint8_t fl
     ++put_;
 }
 
-std::optional<shared_queue::record> shared_queue::held::oldest() const noexcept {
+std::optional<shared_queue::record> shared_queue::held::oldest() const {
     shared_queue& queue = *queue_;
     const indices now = queue.current();
     if (now.count == 0) {
@@ -180,7 +199,13 @@ std::optional<shared_queue::record> shared_queue::held::oldest() const noexcept 
     }
     std::uint64_t header = 0;
     queue.copy_out(now.head, std::as_writable_bytes(std::span(&header, 1)));
-    return record{header & size_mask, static_cast<std::uint8_t>(header >> flags_shift)};
+    const record found{header & size_mask,
+                       static_cast<std::uint8_t>(header >> flags_shift)};
+    if (found.size > now.used - record_header) {
+        throw queue.damaged("its oldest record's " + std::to_string(found.size) +
+                            " bytes");
+    }
+    return found;
 }
 
 void shared_queue::held::take(std::span<std::byte> into) {

@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 
 namespace memshare {
 
@@ -49,7 +51,9 @@ public:
         return capacity_ - record_header;
     }
     // How many records wait now (without the lock: others may change it).
-    [[nodiscard]] std::uint64_t count() const noexcept;
+    // The calls that read the indices throw std::runtime_error if stray
+    // writes damaged them.
+    [[nodiscard]] std::uint64_t count() const;
     // Whether some thread holds the lock now (copying a record).
     [[nodiscard]] bool locked() const noexcept { return lock_.locked(); }
 
@@ -70,12 +74,11 @@ public:
         held& operator=(held&&) = delete;
 
         // Whether `records` records of `payload` bytes in all fit now.
-        [[nodiscard]] bool fits(std::uint64_t payload,
-                                std::uint64_t records = 1) const noexcept;
+        [[nodiscard]] bool fits(std::uint64_t payload, std::uint64_t records = 1) const;
         // Appends a record (which fits()).
         void put(std::span<const std::byte> payload, std::uint8_t flags);
         // The oldest record's size and flags, if any.
-        [[nodiscard]] std::optional<record> oldest() const noexcept;
+        [[nodiscard]] std::optional<record> oldest() const;
         // Copies the oldest record's payload into `into` (of its size) and
         // removes it.
         void take(std::span<std::byte> into);
@@ -134,7 +137,8 @@ private:
     static_assert(sizeof(words) == 32);
 
     shared_queue(std::byte* cell, std::uint64_t capacity) noexcept;
-    [[nodiscard]] indices current() const noexcept;
+    [[nodiscard]] indices current() const;
+    [[nodiscard]] std::runtime_error damaged(const std::string& what) const;
     void commit(const indices& next) noexcept;
     [[nodiscard]] bool fits(const indices& now, std::uint64_t payload,
                             std::uint64_t records) const noexcept;
