@@ -20,10 +20,14 @@ arrays need no more descriptors than the segments behind them.  When the
 last array of an anonymous segment it received goes, the segment stays
 mapped for a moment (see ``parked_segments.hpp``): the next task of a
 ``Pool.map`` over the same array finds it mapped, its pages still in place.
+Out of descriptors, a receiver unmaps what it keeps for reuse and tries
+again; in a pool worker, an array it cannot receive becomes a stand-in that
+raises why (see ``_unreceived.py``), so the task fails instead of being lost.
 """
 
 from __future__ import annotations
 
+import errno
 import pickle
 from multiprocessing import reduction
 from typing import Any
@@ -32,7 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core, _registry
+from ._unreceived import UnreceivedArray, in_task_loop
 from .mapping import Mapping
+from .recycling import release_unused
 from .shm import _encode
 
 __all__: list[str] = []
@@ -109,7 +115,18 @@ def _open_named(name: str, identity: _registry.Identity, readonly: bool) -> Mapp
 
 def _receive(reference: Reference, length: int, readonly: bool) -> Mapping:
     """The mapping of the segment `reference` names: this process's own if it
-    has one (each segment is mapped once), else a new one."""
+    has one (each segment is mapped once), else a new one.  Out of
+    descriptors, it frees those of the segments kept for reuse, and tries
+    again."""
+    try:
+        return _receive_once(reference, length, readonly)
+    except OSError as error:
+        if error.errno not in (errno.EMFILE, errno.ENFILE) or not release_unused():
+            raise
+    return _receive_once(reference, length, readonly)
+
+
+def _receive_once(reference: Reference, length: int, readonly: bool) -> Mapping:
     handle, identity = reference
     mapping = _registry.find_identity(identity, readonly)
     if isinstance(handle, str):
@@ -199,13 +216,18 @@ def rebuild_ndarray(
     dtype: np.dtype[Any] | str,
     readonly: bool,
 ) -> npt.NDArray[Any]:
-    _check_reference(reference, length)
-    resolved = _check_layout(length, offset, shape, strides, dtype)
-    mapping = _receive(reference, length, bool(readonly))
-    if len(mapping) < length:
-        raise _damaged(
-            f"it says its memory is {length} bytes, but it is {len(mapping)}"
-        )
+    try:
+        _check_reference(reference, length)
+        resolved = _check_layout(length, offset, shape, strides, dtype)
+        mapping = _receive(reference, length, bool(readonly))
+        if len(mapping) < length:
+            raise _damaged(
+                f"it says its memory is {length} bytes, but it is {len(mapping)}"
+            )
+    except Exception as error:
+        if in_task_loop():  # raised there, it would lose the task
+            return UnreceivedArray(error)  # type: ignore[return-value]
+        raise
     # A memoryview as the buffer, so that the array holds an export of the
     # mapping and the mapping cannot be closed under it.
     array: npt.NDArray[Any] = np.ndarray(

@@ -307,8 +307,10 @@ unique_fd reopen(const descriptor_offer& offer, const file_identity& expected,
     return fd;
 }
 
-// Reads the courier's answer and, with it, the descriptor.
-unique_fd receive_descriptor(int socket) {
+// Reads the courier's answer and, with it, the descriptor, which takes the
+// place of `room`.
+unique_fd receive_descriptor(int socket, unique_fd room) {
+    room.reset();
     std::uint8_t answer = 0;
     const detail::received got = detail::receive_with_descriptor(socket, &answer, 1);
     unique_fd fd(got.fd);
@@ -367,6 +369,16 @@ void tell_done(courier_connections& connections, const std::string& address,
 unique_fd take_from_courier(const descriptor_offer& offer,
                             const file_identity& expected, std::uint64_t size) {
     const unique_fd socket = connect_to(offer.address);
+    // The courier lets go of its copy once it has sent it, and a descriptor
+    // the kernel finds no room for is dropped on arrival: make room before
+    // asking, so that running out of descriptors loses nothing (the caller
+    // may free some and ask again).
+    unique_fd room(socket ? ::fcntl(socket.get(), F_DUPFD_CLOEXEC, 0) : -1);
+    if (socket && !room) {
+        const int err = errno;
+        throw os_error(err, "take from memshare-courier", offer.address,
+                       err == EMFILE ? detail::descriptor_limit_hint() : "");
+    }
     if (!socket || !send_request(socket.get(), detail::courier_take, offer.token)) {
         const int err = errno;
         throw os_error(err, "connect to memshare-courier", offer.address,
@@ -377,7 +389,7 @@ unique_fd take_from_courier(const descriptor_offer& offer,
                                  " s ago, or was killed"
                            : "");
     }
-    unique_fd fd = receive_descriptor(socket.get());
+    unique_fd fd = receive_descriptor(socket.get(), std::move(room));
     const struct stat st = detail::stat_of(fd.get(), offer.address);
     if (!is_memory(st, expected)) {
         throw os_error(ESTALE, "take from memshare-courier", offer.address,
