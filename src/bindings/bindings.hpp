@@ -8,10 +8,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#if defined(__GLIBCXX__)
-#include <cxxabi.h>
-#endif
-
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -86,38 +82,50 @@ struct bytes_arg {
     std::span<const std::byte> bytes;
 };
 
-#if defined(__GLIBCXX__)
-// What glibc's pthread_exit() unwinds the thread's stack with: it may pass
-// through C++ frames and their destructors, but every catch (...) must let
-// it on (catch it first, and rethrow).
-using thread_exit = abi::__forced_unwind;
-#else
-struct thread_exit {}; // never thrown: pthread_exit() does not unwind here
-#endif
+// Calls `call(work)` without the GIL, as Py_BEGIN_ALLOW_THREADS and
+// Py_END_ALLOW_THREADS do.  Not with pybind11's gil_scoped_release: a
+// daemon thread that takes the GIL back while the interpreter finalizes is
+// ended by CPython with pthread_exit(), whose unwinding aborts the process
+// if it starts in a destructor.  Started from plain code, it unwinds to the
+// thread's start, as for CPython's own waits.
+void call_without_gil(void (*call)(void*), void* work);
 
-// Runs `work()` without the GIL, as Py_BEGIN_ALLOW_THREADS and
-// Py_END_ALLOW_THREADS do, and gives what it returns.  Not with pybind11's
-// gil_scoped_release: a daemon thread that takes the GIL back while the
-// interpreter finalizes is ended by CPython with pthread_exit(), whose
-// unwinding aborts the process if it starts in a destructor.  Started from
-// plain code, it unwinds to the thread's start, as for CPython's own waits.
+// Gives `call(work)`; a C++ exception it throws becomes the Python error
+// (and nullptr), as pybind11 would set it, but the unwinding of a thread
+// that CPython ends (see call_without_gil) goes on.
+PyObject* call_setting_error(PyObject* (*call)(void*), void* work);
+
+// call_setting_error() for a callable.
 template <class Work>
-decltype(auto) without_gil(Work&& work) {
-    PyThreadState* const state = PyEval_SaveThread();
-    try {
-        if constexpr (std::is_void_v<decltype(work())>) {
-            work();
-            PyEval_RestoreThread(state);
-        } else {
-            decltype(auto) result = work();
-            PyEval_RestoreThread(state);
-            return result;
-        }
-    } catch (thread_exit&) {
-        throw; // the thread ends, without the GIL
-    } catch (...) {
-        PyEval_RestoreThread(state);
-        throw;
+PyObject* setting_error(Work&& work) {
+    return call_setting_error(
+        [](void* w) -> PyObject* {
+            return (*static_cast<std::remove_reference_t<Work>*>(w))();
+        },
+        &work);
+}
+
+// Runs `work()` without the GIL (see call_without_gil) and gives what it
+// returns.
+template <class Work>
+auto without_gil(Work&& work) {
+    using result = decltype(work());
+    static_assert(!std::is_reference_v<result>, "the work returns a value");
+    using work_type = std::remove_reference_t<Work>;
+    if constexpr (std::is_void_v<result>) {
+        call_without_gil([](void* w) { (*static_cast<work_type*>(w))(); }, &work);
+    } else {
+        struct call {
+            work_type& work;
+            std::optional<result> got;
+        } state{work, std::nullopt};
+        call_without_gil(
+            [](void* c) {
+                auto& s = *static_cast<call*>(c);
+                s.got.emplace(s.work());
+            },
+            &state);
+        return std::move(*state.got);
     }
 }
 

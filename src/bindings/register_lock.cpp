@@ -29,12 +29,6 @@ lock_object* as_lock(PyObject* self) {
     return reinterpret_cast<lock_object*>(self);
 }
 
-// Sets the Python error for a C++ exception, as pybind11 would; nullptr.
-PyObject* fail() {
-    set_error_from_current_exception();
-    return nullptr;
-}
-
 int lock_init(PyObject* self, PyObject* args, PyObject* kwargs) {
     static const char* keywords[] = {"cell", "kind", "make", nullptr};
     PyObject* cell = nullptr;
@@ -218,15 +212,11 @@ PyObject* lock_acquire(PyObject* self, PyObject* const* args, Py_ssize_t count,
     if (blocking == 0) {
         return report(lock->take_over());
     }
-    try {
-        // Ctrl-C raises from here (error_already_set, restored by fail()).
+    // Ctrl-C raises from here (error_already_set, set again as the error).
+    return setting_error([&] {
         return report(wait_interruptibly(
             [&](auto interrupted) { return lock->lock(deadline, interrupted); }));
-    } catch (thread_exit&) {
-        throw;
-    } catch (...) {
-        return fail();
-    }
+    });
 }
 
 PyObject* lock_enter(PyObject* self, PyObject* /*unused*/) {
