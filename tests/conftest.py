@@ -14,8 +14,14 @@ from multiprocessing.util import Finalize
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import memshare as ms
+
+# Every fuzz test runs the same examples on every run (and machine): a
+# failure found once is found again, and CI does not fail by chance.
+settings.register_profile("memshare", derandomize=True, deadline=None)
+settings.load_profile("memshare")
 
 SHM = Path("/dev/shm")
 # What the suite puts in /dev/shm: memshare's random names, the tests' own

@@ -238,7 +238,6 @@ def _attach_outcome(name: str) -> str:
 
 @settings(
     max_examples=80,
-    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -158,7 +158,6 @@ FIELD_VALUES = st.one_of(
 
 @settings(
     max_examples=60,
-    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -52,10 +52,12 @@ def use(q: ms.Queue, errors: tuple[type[BaseException], ...]) -> None:
             call()
 
 
-def survive(where: int, stray: bytes, errors: tuple[type[BaseException], ...]) -> None:
+def survive(
+    where: int, stray: bytes, errors: tuple[type[BaseException], ...], end: int
+) -> None:
     q = filled()
     cell = q._core.cell  # the queue's memory, as another process maps it
-    end = min(len(cell), where + len(stray))
+    end = min(end, where + len(stray))
     cell[where:end] = np.frombuffer(stray, np.uint8)[: end - where]
     use(q, errors)
     try:
@@ -73,7 +75,7 @@ def survive(where: int, stray: bytes, errors: tuple[type[BaseException], ...]) -
 def test_stray_bytes_over_a_queues_header_raise_clear_errors(
     stray: bytes, where: int
 ) -> None:
-    in_child(lambda: survive(where, stray, HEADER_ERRORS))
+    in_child(lambda: survive(where, stray, HEADER_ERRORS, HEADER))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,7 +89,7 @@ def test_stray_bytes_over_a_queues_records_never_crash(
     # A damaged payload is a damaged pickle, which may raise anything that
     # unpickling raises (as over multiprocessing's pipes): the point is that
     # the process lives on.
-    in_child(lambda: survive(where, stray, (Exception,)))
+    in_child(lambda: survive(where, stray, (Exception,), HEADER + 4096))
 
 
 @pytest.mark.parametrize(
