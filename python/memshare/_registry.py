@@ -58,7 +58,7 @@ _gone: collections.deque[weakref.ref[Mapping]] = collections.deque()
 
 def _lease_to_child() -> None:
     # A forked child has every mapping this process has, and holds a lease on
-    # each anonymous one as this process does (see array_memory.hpp): taken
+    # each anonymous one as this process does (see arrays/array_memory.hpp): taken
     # before fork(), so that this process cannot recycle the memory while
     # the child starts.  A child that never lets go (multiprocessing's end
     # with os._exit) only keeps the memory from being recycled.

@@ -4,7 +4,7 @@ A file mapped and then truncated by another process, a ``SharedMemory``
 shrunk by its creator, or a segment written when ``/dev/shm`` is full leaves
 pages that no memory backs: touching one raises SIGBUS, which ends a process
 using :mod:`mmap`.  memshare's SIGBUS handler puts zero-filled pages over
-them instead and lets the access finish (see ``fault_shield.hpp``).  The
+them instead and lets the access finish (see ``mapping/fault_shield.hpp``).  The
 mapping is *damaged* from then on:
 
 * reads of the replaced pages give zeros, and writes to them are lost (they

@@ -9,7 +9,7 @@ hundred bytes: the segment, where the array is in it, its dtype, shape and
 strides.  Named memory goes by name.  Anonymous memory goes as this
 process's descriptor number, which the receiver opens through
 ``/proc/PID/fd``, to a process being started as to any other.  The first
-time a segment is sent, this process's courier (see ``courier.hpp``) gets a
+time a segment is sent, this process's courier (see ``arrays/courier.hpp``) gets a
 copy of the descriptor, to hand out if this process lets go of it or ends
 before the receiver comes; later sends of it are only counted.  Any other
 array pickles exactly as before.
@@ -18,7 +18,7 @@ The receiver maps each segment once, however many arrays of it arrive, and
 keeps one descriptor per anonymous segment (to send it on), so thousands of
 arrays need no more descriptors than the segments behind them.  When the
 last array of an anonymous segment it received goes, the segment stays
-mapped for a moment (see ``parked_segments.hpp``): the next task of a
+mapped for a moment (see ``arrays/parked_segments.hpp``): the next task of a
 ``Pool.map`` over the same array finds it mapped, its pages still in place.
 Out of descriptors, a receiver unmaps what it keeps for reuse and tries
 again; in a pool worker, an array it cannot receive becomes a stand-in that
@@ -46,7 +46,7 @@ __all__: list[str] = []
 
 # An anonymous segment offered to this process's courier: its address, the
 # offer's token, and the sender's pid and descriptor number (see
-# courier.hpp).  A plain tuple: a class would be pickled by name, and looked
+# arrays/courier.hpp).  A plain tuple: a class would be pickled by name, and looked
 # up by name on arrival, at every hand-off.
 Offer = tuple[bytes, bytes, int, int]
 

@@ -2,7 +2,7 @@
 shared memory with the interfaces of multiprocessing's.
 
 Items are pickled (see ``queue_items``) and their records copied through a
-ring of bytes in shared memory, whose core (``shared_queue.hpp``) waits
+ring of bytes in shared memory, whose core (``queue/shared_queue.hpp``) waits
 without the GIL, spinning briefly first: one copy in, one copy out, no
 pipe and no feeder thread.  A robust lock guards the ring and each put or
 take commits with one store, so a process killed in the middle of one

@@ -4,8 +4,8 @@ New shared memory costs a page fault per page at first touch.  The memory of
 arrays this process let go of is kept for a moment (16 segments at most, an
 eighth of the RAM and no more than 4 GiB, for up to five seconds) and
 becomes the memory of its next array of about that size, once no other
-process can reach it (see ``array_memory.hpp``).  Memory received from other
-processes is kept for a second (see ``parked_segments.hpp``).
+process can reach it (see ``arrays/array_memory.hpp``).  Memory received from other
+processes is kept for a second (see ``arrays/parked_segments.hpp``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 // functions that module.cpp wires together.
 #pragma once
 
-#include <memshare/mapping.hpp>
+#include <memshare/mapping/mapping.hpp>
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>

@@ -3,7 +3,7 @@
 // the file in the message.
 #include "bindings.hpp"
 
-#include <memshare/error.hpp>
+#include <memshare/base/error.hpp>
 
 #include <new>
 #include <stdexcept>

@@ -2,7 +2,7 @@
 // with its argument parsing and its exceptions.
 #include "bindings.hpp"
 
-#include <memshare/mapping.hpp>
+#include <memshare/mapping/mapping.hpp>
 
 #include <optional>
 

@@ -6,7 +6,7 @@
 // mmap's.
 #include "bindings.hpp"
 
-#include <memshare/mapping.hpp>
+#include <memshare/mapping/mapping.hpp>
 
 namespace memshare::bindings {
 namespace {

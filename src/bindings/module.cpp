@@ -1,7 +1,7 @@
 // The _core extension module: it only wires the register_<area>() functions.
 #include "bindings.hpp"
 
-#include <memshare/blocking.hpp>
+#include <memshare/base/blocking.hpp>
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "memshare's C++ core: memory mappings, shared memory and the Linux calls "

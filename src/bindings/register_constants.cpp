@@ -2,9 +2,9 @@
 // ALLOCATIONGRANULARITY, as the mmap module names them.
 #include "bindings.hpp"
 
-#include <memshare/flags.hpp>
-#include <memshare/mapping.hpp>
-#include <memshare/page.hpp>
+#include <memshare/base/flags.hpp>
+#include <memshare/base/page.hpp>
+#include <memshare/mapping/mapping.hpp>
 
 #include <pybind11/stl.h>
 

@@ -4,8 +4,8 @@
 // itself may only write to an eventfd).
 #include "bindings.hpp"
 
-#include <memshare/error.hpp>
-#include <memshare/fault_shield.hpp>
+#include <memshare/base/error.hpp>
+#include <memshare/mapping/fault_shield.hpp>
 
 #include <pthread.h>
 #include <pythread.h>

@@ -4,7 +4,7 @@
 // multiprocessing.Lock's do, and pybind11's call dispatch alone costs more.
 #include "bindings.hpp"
 
-#include <memshare/shared_lock.hpp>
+#include <memshare/sync/shared_lock.hpp>
 
 #include <structmember.h>
 

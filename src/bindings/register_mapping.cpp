@@ -2,8 +2,8 @@
 // Python class memshare.Mapping derives from this one and documents it.
 #include "bindings.hpp"
 
-#include <memshare/flags.hpp>
-#include <memshare/mapping.hpp>
+#include <memshare/base/flags.hpp>
+#include <memshare/mapping/mapping.hpp>
 
 #include <pybind11/numpy.h>
 

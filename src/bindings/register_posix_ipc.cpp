@@ -5,9 +5,9 @@
 // during one.
 #include "bindings.hpp"
 
-#include <memshare/error.hpp>
-#include <memshare/message_queue.hpp>
-#include <memshare/named_semaphore.hpp>
+#include <memshare/base/error.hpp>
+#include <memshare/shm/message_queue.hpp>
+#include <memshare/shm/named_semaphore.hpp>
 
 #include <chrono>
 #include <optional>

@@ -3,11 +3,11 @@
 // arguments as threading does.
 #include "bindings.hpp"
 
-#include <memshare/shared_atomic.hpp>
-#include <memshare/shared_barrier.hpp>
-#include <memshare/shared_condition.hpp>
-#include <memshare/shared_event.hpp>
-#include <memshare/shared_semaphore.hpp>
+#include <memshare/sync/shared_atomic.hpp>
+#include <memshare/sync/shared_barrier.hpp>
+#include <memshare/sync/shared_condition.hpp>
+#include <memshare/sync/shared_event.hpp>
+#include <memshare/sync/shared_semaphore.hpp>
 
 #include <chrono>
 #include <optional>

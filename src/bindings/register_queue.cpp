@@ -3,7 +3,7 @@
 // here the records go in and out, and the waits happen without the GIL.
 #include "bindings.hpp"
 
-#include <memshare/shared_queue.hpp>
+#include <memshare/queue/shared_queue.hpp>
 
 #include <pybind11/typing.h>
 

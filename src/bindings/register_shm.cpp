@@ -2,14 +2,14 @@
 // and memshare.shm (in Python) document them.
 #include "bindings.hpp"
 
-#include <memshare/array_memory.hpp>
-#include <memshare/courier.hpp>
-#include <memshare/error.hpp>
-#include <memshare/parked_segments.hpp>
-#include <memshare/reaper.hpp>
-#include <memshare/received_memory.hpp>
-#include <memshare/segments.hpp>
-#include <memshare/shm.hpp>
+#include <memshare/arrays/array_memory.hpp>
+#include <memshare/arrays/courier.hpp>
+#include <memshare/arrays/parked_segments.hpp>
+#include <memshare/arrays/received_memory.hpp>
+#include <memshare/base/error.hpp>
+#include <memshare/shm/reaper.hpp>
+#include <memshare/shm/segments.hpp>
+#include <memshare/shm/shm.hpp>
 
 #include <dlfcn.h>
 #include <sys/mman.h>

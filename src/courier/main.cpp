@@ -1,15 +1,15 @@
 // memshare-courier: keeps the descriptors a process offers until the
-// processes they are sent to have received them (see courier.hpp).
+// processes they are sent to have received them (see arrays/courier.hpp).
 //
 // Descriptor 0 is a socket to the process that started it; descriptor 3 is
 // a listening socket that receivers connect to; descriptor 4 is the ledger
 // the process counts its sends in.  It serves while that process runs, and
 // for a while after it ends, until every handle sent is received.
-#include "courier_ledger.hpp"
-#include "courier_protocol.hpp"
-#include "descriptor_passing.hpp"
+#include "arrays/courier_ledger.hpp"
+#include "arrays/courier_protocol.hpp"
+#include "arrays/descriptor_passing.hpp"
 
-#include <memshare/unique_fd.hpp>
+#include <memshare/base/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

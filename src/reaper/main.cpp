@@ -1,13 +1,13 @@
 // memshare-reaper: removes the segments a process tracks once it ends.
 //
-// Started by the first tracked segment of a process (see reaper.hpp) with
+// Started by the first tracked segment of a process (see shm/reaper.hpp) with
 // one end of a socket pair as its standard input.  It reads what the
 // process tracks and stops tracking; at end-of-file, the process is gone,
 // and every segment still tracked is unlinked, if its name still names the
 // segment that was tracked.
-#include "reaper_protocol.hpp"
+#include "shm/reaper_protocol.hpp"
 
-#include <memshare/shm.hpp>
+#include <memshare/shm/shm.hpp>
 
 #include <signal.h>
 #include <sys/mman.h>
