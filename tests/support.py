@@ -198,10 +198,8 @@ except KeyboardInterrupt:
 def interrupt_waiting(waits: object, method: str) -> tuple[str, float]:
     """Send `waits` to a new process that calls its `method` (which must
     wait), press Ctrl-C there, and tell what it printed and how long after."""
-    # The tests' directory on the path: `waits` may be of a test's class.
-    path = os.pathsep.join(
-        filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])
-    )
+    # This process's import path: `waits` may be of a test module's class.
+    path = os.pathsep.join(entry for entry in sys.path if entry)
     waiter = subprocess.Popen(
         [sys.executable, "-c", WAIT_FOR_CTRL_C, method],
         stdin=subprocess.PIPE,

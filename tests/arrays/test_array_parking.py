@@ -18,7 +18,7 @@ from support import START_METHODS, in_child, maps_line, wait_for
 import memshare as ms
 from memshare import _core
 
-PLACES = 8  # parking_places in parked_segments.hpp
+PLACES = 8  # parking_places in arrays/parked_segments.hpp
 
 
 def parked() -> int:

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
-README = Path(__file__).parents[1] / "README.md"
+NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
+README = Path(__file__).parents[2] / "README.md"
 
 
 def notebooks() -> list[Path]:
