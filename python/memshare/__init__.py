@@ -14,115 +14,35 @@ and synchronization that lives next to them (:class:`Lock`, :class:`RLock`,
 
 from importlib.metadata import version as _version
 
-from . import atomics, conditions, constants, locks, pickling, queues, waits
+# shm first (isort would put arrays first): arrays import shm.calls, and
+# shm's other modules lead back to arrays (posix_ipc -> sync -> arrays), so
+# shm's __init__ must have loaded calls before arrays begins.
+from . import shm
+from .shm import *
+
+# isort: split
+from . import _moved, arrays, constants, explore, queues, sync
 from ._core import default_huge_page_size, huge_page_sizes
-from .array import (
-    Backing,
-    array,
-    asarray,
-    attach,
-    backing,
-    empty,
-    empty_like,
-    full,
-    full_like,
-    is_shared,
-    ones,
-    ones_like,
-    populate,
-    unlink,
-    zeros,
-    zeros_like,
-)
-from .atomics import ATOMIC_SIZE, AtomicArray, AtomicInt
-from .conditions import BARRIER_SIZE, Barrier, Condition, condition_size
+from .arrays import *
 from .constants import *
+from .explore import *
 from .faults import MappingDamagedError
-from .locks import LOCK_SIZE, Lock, OwnerDiedError, RLock
 from .mapping import Mapping, map_anonymous, map_file
-from .maps import MapEntry, maps
-from .memory_report import MemoryReport, ProcessMemory, memory_report
-from .posix_ipc import MessageQueue, NamedSemaphore
-from .queues import JoinableQueue, Queue, SimpleQueue
-from .recycling import release_unused
-from .segments import Segment, clean_segments, segment, segments
-from .shareable_list import ShareableList
-from .shared_memory import SharedMemory
-from .shm import add_seals, get_seals, memfd_create, shm_open, shm_unlink
-from .system_info import SystemInfo, info
-from .waits import EVENT_SIZE, SEMAPHORE_SIZE, BoundedSemaphore, Event, Semaphore
+from .queues import *
+from .sync import *
 
 __version__ = _version("memshare")
-pickling.register()
-locks.register()
-waits.register()
-atomics.register()
-conditions.register()
-queues.register()
+_moved.keep_old_names()
 
 __all__ = [
-    "ATOMIC_SIZE",
-    "BARRIER_SIZE",
-    "EVENT_SIZE",
-    "LOCK_SIZE",
-    "SEMAPHORE_SIZE",
-    "AtomicArray",
-    "AtomicInt",
-    "Backing",
-    "Barrier",
-    "BoundedSemaphore",
-    "Condition",
-    "Event",
-    "JoinableQueue",
-    "Lock",
-    "MapEntry",
     "Mapping",
     "MappingDamagedError",
-    "MemoryReport",
-    "MessageQueue",
-    "NamedSemaphore",
-    "OwnerDiedError",
-    "ProcessMemory",
-    "Queue",
-    "RLock",
-    "Segment",
-    "Semaphore",
-    "ShareableList",
-    "SharedMemory",
-    "SimpleQueue",
-    "SystemInfo",
     "__version__",
-    "add_seals",
-    "array",
-    "asarray",
-    "attach",
-    "backing",
-    "clean_segments",
-    "condition_size",
     "default_huge_page_size",
-    "empty",
-    "empty_like",
-    "full",
-    "full_like",
-    "get_seals",
     "huge_page_sizes",
-    "info",
-    "is_shared",
     "map_anonymous",
     "map_file",
-    "maps",
-    "memfd_create",
-    "memory_report",
-    "ones",
-    "ones_like",
-    "populate",
-    "release_unused",
-    "segment",
-    "segments",
-    "shm_open",
-    "shm_unlink",
-    "unlink",
-    "zeros",
-    "zeros_like",
 ]
-__all__ += constants.__all__
+for _area in (arrays, constants, explore, queues, shm, sync):
+    __all__ += _area.__all__
+del _area

@@ -12,11 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from . import __version__, demo, demo_mappings
+from . import __version__
 from ._core import format_bytes
-from .segments import Segment, clean_segments, segment, segments
-from .shm import shm_unlink
-from .system_info import info
+from .demo import mappings as demo_mappings
+from .demo import pool as demo
+from .explore.system_info import info
+from .shm.calls import shm_unlink
+from .shm.segments import Segment, clean_segments, segment, segments
 
 
 def _age(seconds: float) -> str:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _html
+from . import _core
+from .explore import _html
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self

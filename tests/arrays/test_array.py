@@ -313,7 +313,7 @@ def test_memory_let_go_of_while_the_registry_is_busy_is_forgotten_after() -> Non
     # The garbage collector may let go of an array's memory in the middle of
     # the registry's own work (any allocation there can start a collection):
     # it must neither wait for itself nor be lost.
-    from memshare import _registry
+    from memshare.arrays import _registry
 
     array = ms.zeros(1000)
     low, high = _registry.bounds(array)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from support import in_child
 
 import memshare as ms
-from memshare import pickling
+from memshare.arrays import pickling
 
 # The positions of the rebuild arguments in a handle.
 REFERENCE, LENGTH, OFFSET, SHAPE, STRIDES, DTYPE, READONLY = range(7)

@@ -21,8 +21,8 @@ import pytest
 from support import START_METHODS
 
 import memshare as ms
-from memshare import pickling
-from memshare._unreceived import UnreceivedArray
+from memshare.arrays import pickling
+from memshare.arrays._unreceived import UnreceivedArray
 
 TIMEOUT = 60
 BIG = 1 << 20  # an array of its own segment, whose receiver keeps a descriptor

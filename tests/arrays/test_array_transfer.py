@@ -24,7 +24,8 @@ from channels import CHANNELS, name_of
 from support import START_METHODS, helper_of, in_child, wait_for
 
 import memshare as ms
-from memshare import _core, pickling
+from memshare import _core
+from memshare.arrays import pickling
 
 TIMEOUT = 60
 STRUCTURED = np.dtype([("id", "<i8"), ("pos", "<f4", (3,))])

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import memshare as ms
-from memshare import _html
+from memshare.explore import _html
 
 PAGE = ms.PAGESIZE
 

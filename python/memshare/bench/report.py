@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import __version__
 from .._core import format_bytes
-from ..system_info import info
+from ..explore.system_info import info
 from . import (
     Comparison,
     allocation,

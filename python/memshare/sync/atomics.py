@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
-from . import _core
+from .. import _core
 from ._placement import (
     Cell,
     Placed,

@@ -19,9 +19,9 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from ._core import format_bytes
-from ._process_tree import PeakMemory, io_counters, pss, tree
-from .array import empty
+from .._core import format_bytes
+from ..arrays.constructors import empty
+from ..explore._process_tree import PeakMemory, io_counters, pss, tree
 
 Rows = npt.NDArray[np.float32]
 COLUMNS = 16384

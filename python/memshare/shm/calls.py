@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from . import _core
+from .. import _core
 
 __all__ = [
     "add_seals",

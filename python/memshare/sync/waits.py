@@ -14,7 +14,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from . import _core
+from .. import _core
 from ._placement import (
     Acquirable,
     Cell,

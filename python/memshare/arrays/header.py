@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.lib.format as npy
 
-from . import _core
+from .. import _core
 
 # \x93NUMPY, format version 2.0: a 4-byte header length.
 _MAGIC = npy.magic(2, 0)

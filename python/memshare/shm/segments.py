@@ -8,8 +8,9 @@ import pwd
 import time
 from dataclasses import dataclass
 
-from . import _core, _html
-from .shm import Name, _encode
+from .. import _core
+from ..explore import _html
+from .calls import Name, _encode
 
 __all__ = ["Segment", "clean_segments", "segment", "segments"]
 

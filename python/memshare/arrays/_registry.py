@@ -13,8 +13,8 @@ from typing import Any, Literal, NamedTuple
 
 import numpy.typing as npt
 
-from . import _core
-from .mapping import Mapping
+from .. import _core
+from ..mapping import Mapping
 
 Identity = tuple[int, int]  # (st_dev, st_ino) of the memory
 

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _core
-from ._placement import refuse_pickle, seconds, send_as_handles
-from .array import zeros
-from .atomics import ATOMIC_SIZE, AtomicInt
-from .conditions import Condition, condition_size
-from .locks import LOCK_SIZE, Lock, OwnerDiedError
-from .queue_items import decode, encode, take_back
+from .. import _core
+from ..arrays.constructors import zeros
+from ..sync._placement import refuse_pickle, seconds, send_as_handles
+from ..sync.atomics import ATOMIC_SIZE, AtomicInt
+from ..sync.conditions import Condition, condition_size
+from ..sync.locks import LOCK_SIZE, Lock, OwnerDiedError
+from .items import decode, encode, take_back
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-    from .queue_items import Record
+    from .items import Record
 
 __all__ = ["JoinableQueue", "Queue", "SimpleQueue"]
 

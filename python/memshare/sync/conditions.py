@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _core
+from .. import _core
 from ._placement import Cell, Placed, cell_in, seconds, send_as_handles
 from .locks import Lock, RLock
 

@@ -35,11 +35,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _registry
+from .. import _core
+from ..mapping import Mapping
+from ..shm.calls import _encode
+from . import _registry
 from ._unreceived import UnreceivedArray, in_task_loop
-from .mapping import Mapping
 from .recycling import release_unused
-from .shm import _encode
 
 __all__: list[str] = []
 

@@ -10,7 +10,7 @@ processes is kept for a second (see ``arrays/parked_segments.hpp``).
 
 from __future__ import annotations
 
-from . import _core
+from .. import _core
 
 __all__ = ["release_unused"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from .array import is_shared, zeros
+from ..arrays.constructors import is_shared, zeros
 
 if TYPE_CHECKING:
     from typing_extensions import Self

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from .. import _core
 from ._placement import cell_in, reduce_placed, refuse_pickle, send_as_handles
 
 __all__ = ["LOCK_SIZE", "Lock", "OwnerDiedError", "RLock"]

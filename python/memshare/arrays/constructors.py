@@ -18,9 +18,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _html, _registry, array_header
-from .mapping import Mapping
-from .shm import Name, _encode
+from .. import _core
+from ..explore import _html
+from ..mapping import Mapping
+from ..shm.calls import Name, _encode
+from . import _registry
+from . import header as array_header
 
 __all__ = [
     "Backing",

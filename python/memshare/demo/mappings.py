@@ -11,8 +11,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TextIO
 
-from . import constants
-from .mapping import Mapping, map_anonymous, map_file
+from .. import constants
+from ..mapping import Mapping, map_anonymous, map_file
 
 PAGE = constants.PAGESIZE
 

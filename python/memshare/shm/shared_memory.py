@@ -10,9 +10,11 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import _core, _html, _registry
-from .mapping import Mapping
-from .shm import _encode
+from .. import _core
+from ..arrays import _registry
+from ..explore import _html
+from ..mapping import Mapping
+from .calls import _encode
 
 if TYPE_CHECKING:
     from typing_extensions import Self

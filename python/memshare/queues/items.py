@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .array import empty
-from .pickling import rebuild_ndarray, reduce_ndarray
+from ..arrays.constructors import empty
+from ..arrays.pickling import rebuild_ndarray, reduce_ndarray
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

@@ -18,9 +18,9 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _core
-from ._placement import Acquirable, acquire_timeout, release_count, seconds
-from .shm import Name, _encode
+from .. import _core
+from ..sync._placement import Acquirable, acquire_timeout, release_count, seconds
+from .calls import Name, _encode
 
 if TYPE_CHECKING:
     from typing_extensions import Self

@@ -8,7 +8,8 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _core, _html
+from .. import _core
+from . import _html
 
 __all__ = ["SystemInfo", "info"]
 
