@@ -121,6 +121,14 @@ def smaps_entry(address: int, pid: int | str = "self") -> dict[str, int]:
     return fields
 
 
+def shmem_kib() -> int:
+    """The shared memory the whole system holds (Shmem of /proc/meminfo), in kB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1])
+    raise LookupError("no Shmem in /proc/meminfo")
+
+
 def dirty_kib(address: int) -> int:
     """How much of the mapping holding `address` is dirty, in kB."""
     entry = smaps_entry(address)

@@ -9,7 +9,8 @@ supersets of :mod:`multiprocessing.shared_memory`; memfd; what is in
 ...) that travel to multiprocessing workers as small handles, not copies;
 and synchronization that lives next to them (:class:`Lock`, :class:`RLock`,
 :class:`Condition`, :class:`Barrier`, :class:`Event`, :class:`Semaphore`, :class:`BoundedSemaphore`,
-:class:`AtomicInt`, :class:`AtomicArray`).
+:class:`AtomicInt`, :class:`AtomicArray`); and any picklable object in
+shared memory (:func:`put`, :func:`share`, :class:`ObjectRef`).
 """
 
 from importlib.metadata import version as _version
@@ -21,13 +22,14 @@ from . import shm
 from .shm import *
 
 # isort: split
-from . import _moved, arrays, constants, explore, queues, sync
+from . import _moved, arrays, constants, explore, objects, queues, sync
 from ._core import default_huge_page_size, huge_page_sizes
 from .arrays import *
 from .constants import *
 from .explore import *
 from .faults import MappingDamagedError
 from .mapping import Mapping, map_anonymous, map_file
+from .objects import *
 from .queues import *
 from .sync import *
 
@@ -43,6 +45,6 @@ __all__ = [
     "map_anonymous",
     "map_file",
 ]
-for _area in (arrays, constants, explore, queues, shm, sync):
+for _area in (arrays, constants, explore, objects, queues, shm, sync):
     __all__ += _area.__all__
 del _area

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support import START_METHODS, in_child, maps_line, wait_for
+from support import START_METHODS, in_child, maps_line, shmem_kib, wait_for
 
 import memshare as ms
 from memshare import _core
@@ -54,13 +54,6 @@ def test_a_worker_maps_a_segment_once_across_tasks(method: str) -> None:
         # A moment later the worker has let go of it.
         assert wait_for(lambda: pool.apply(parked) == 0, timeout=10)
         assert memfd_mappings(worker) == before
-
-
-def shmem_kib() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("Shmem:"):
-            return int(line.split()[1])
-    raise LookupError("no Shmem in /proc/meminfo")
 
 
 def touch_all(array: np.ndarray[Any, Any]) -> float:

@@ -8,12 +8,11 @@ import multiprocessing
 import os
 import signal
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from support import START_METHODS, wait_for
+from support import START_METHODS, shmem_kib, wait_for
 
 import memshare as ms
 from memshare import _core
@@ -67,13 +66,6 @@ def test_what_is_kept_is_bounded_and_let_go_of_in_time() -> None:
     del arrays
     assert recycled() == 16  # recycling_places: the oldest went at once
     assert wait_for(lambda: recycled() == 0)  # recycling_linger
-
-
-def shmem_kib() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("Shmem:"):
-            return int(line.split()[1])
-    raise LookupError("no Shmem in /proc/meminfo")
 
 
 def test_release_unused_gives_the_memory_back() -> None:

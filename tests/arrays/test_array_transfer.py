@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from channels import CHANNELS, name_of
-from support import START_METHODS, helper_of, in_child, wait_for
+from support import START_METHODS, helper_of, in_child, shmem_kib, wait_for
 
 import memshare as ms
 from memshare import _core
@@ -270,13 +270,6 @@ def test_a_descriptor_limit_hit_says_which() -> None:
 
 
 # -- a whole process tree killed ------------------------------------------------------------------
-
-
-def shmem_kib() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("Shmem:"):
-            return int(line.split()[1])
-    raise LookupError("no Shmem in /proc/meminfo")
 
 
 TREE = """

@@ -23,6 +23,7 @@ from . import (
     first_touch,
     handoff,
     memory,
+    objects,
     queues,
     sync,
 )
@@ -35,6 +36,7 @@ CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "files": files.run,
     "sync": sync.run,
     "queue": queues.run,
+    "objects": objects.run,
 }
 
 

@@ -5,9 +5,9 @@ arrays inside it go as handles, and the data of other NumPy arrays is
 handed out of band.  Then:
 
 - without out-of-band data, the pickle is the record;
-- with it, the record is a *frame*: a small header (the pickle's size and
-  the buffers'), the pickle, then each buffer at a 64-byte boundary.  The
-  receiver unpickles the arrays as views of the frame: writable, no copy;
+- with it, the record is a *frame* (``objects/frames.py``): a small header,
+  the pickle, then each buffer at a 64-byte boundary.  The receiver
+  unpickles the arrays as views of the frame: writable, no copy;
 - a frame of 64 KiB or more, or a pickle larger than the ring, is written
   into shared memory of its own (one copy, into recycled memory), and the
   record is only the handle of that memory: the receiver reads it where it
@@ -19,7 +19,6 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
-import struct
 from collections import ChainMap
 from collections.abc import Iterable, Sequence
 from multiprocessing.reduction import ForkingPickler
@@ -29,6 +28,7 @@ import numpy as np
 
 from ..arrays.constructors import empty
 from ..arrays.pickling import rebuild_ndarray, reduce_ndarray
+from ..objects import arrow, frames
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -43,8 +43,6 @@ SPILLED = 2  # the handle of shared memory holding the record (with its flags)
 HANDLES = 4  # it holds handles of shared memory (see take_back)
 
 BIG = 64 << 10  # frames of this many bytes go into shared memory of their own
-ALIGN = 64  # where buffers start in a frame: a cache line, as NumPy likes
-_COUNTS = struct.Struct("<QQ")  # a frame's header: the pickle's size, buffers
 
 
 class _ItemPickler(ForkingPickler):
@@ -61,6 +59,7 @@ class _ItemPickler(ForkingPickler):
         # this pickler was made count too.
         self.dispatch_table = ChainMap(  # type: ignore[assignment]  # any mapping does
             {np.ndarray: self._reduce_array},
+            arrow.AT_PROTOCOL_5,
             vars(ForkingPickler)["_extra_reducers"],
             copyreg.dispatch_table,
         )
@@ -110,16 +109,11 @@ def encode(obj: object, largest: int) -> Record:
         if len(data) <= largest:
             return data, flags
         return _spill([data], len(data), flags)
-    raws = [buffer.raw() for buffer in buffers]
-    sizes = [raw.nbytes for raw in raws]
-    starts, size = _layout(len(data), sizes)
-    header = _COUNTS.pack(len(data), len(raws)) + struct.pack(f"<{len(raws)}Q", *sizes)
-    parts = [header, data, *raws]
-    at = [0, *starts]
+    pieces, at, size = frames.parts(data, [buffer.raw() for buffer in buffers])
     if size >= BIG or size > largest:
-        return _spill(parts, size, flags | FRAME, at)
+        return _spill(pieces, size, flags | FRAME, at)
     frame = bytearray(size)
-    _fill(memoryview(frame), parts, at)
+    frames.fill(memoryview(frame), pieces, at)
     return frame, flags | FRAME
 
 
@@ -130,40 +124,17 @@ def decode(payload: Buffer, flags: int) -> Any:
         payload = spill.data  # read where it lies: no copy
     if not flags & FRAME:
         return pickle.loads(payload)
-    view = memoryview(payload)
-    pickled, count = _COUNTS.unpack_from(view)
-    sizes = struct.unpack_from(f"<{count}Q", view, _COUNTS.size)
-    (at, *starts), _ = _layout(pickled, sizes)
-    buffers = [
-        view[start : start + size] for start, size in zip(starts, sizes, strict=True)
-    ]
-    return pickle.loads(view[at : at + pickled], buffers=buffers)
-
-
-def _layout(pickled: int, sizes: Sequence[int]) -> tuple[list[int], int]:
-    """Where a frame's pickle and buffers start, and its size."""
-    at = _COUNTS.size + 8 * len(sizes)
-    starts = [at]
-    at += pickled
-    for size in sizes:
-        at = -(-at // ALIGN) * ALIGN
-        starts.append(at)
-        at += size
-    return starts, at
-
-
-def _fill(frame: memoryview, parts: Sequence[Any], at: Sequence[int]) -> None:
-    for start, part in zip(at, parts, strict=True):
-        frame[start : start + len(part)] = part
+    pickled, buffers = frames.read(payload)
+    return pickle.loads(pickled, buffers=buffers)
 
 
 def _spill(
-    parts: Sequence[Any], size: int, flags: int, at: Sequence[int] = (0,)
+    pieces: Sequence[Any], size: int, flags: int, at: Sequence[int] = (0,)
 ) -> Record:
     """A record holding only the handle of shared memory that holds the
-    record made of `parts` (one copy of them, into recycled memory)."""
+    record made of `pieces` (one copy of them, into recycled memory)."""
     spill = empty(size, np.uint8)
-    _fill(spill.data, parts, at)
+    frames.fill_array(spill, pieces, at)
     return ForkingPickler.dumps((spill, flags)), SPILLED | HANDLES
 
 
