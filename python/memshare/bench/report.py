@@ -26,6 +26,7 @@ from . import (
     objects,
     queues,
     sync,
+    with_joblib,
 )
 
 CASES: dict[str, Callable[[bool], list[Comparison]]] = {
@@ -37,6 +38,7 @@ CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "sync": sync.run,
     "queue": queues.run,
     "objects": objects.run,
+    "joblib": with_joblib.run,
 }
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._core import format_bytes
-from ..arrays.constructors import empty
+from ..arrays.constructors import empty, prefault
 from ..arrays.pickling import rebuild_ndarray, reduce_ndarray
 from . import arrow, frames
 
@@ -110,6 +110,7 @@ def put(obj: object, *, writable: bool = False) -> ObjectRef:
     data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
     pieces, at, size = frames.parts(data, [buffer.raw() for buffer in buffers])
     memory = empty(size, np.uint8)
+    prefault(memory)
     frames.fill_array(memory, pieces, at)
     memory.flags.writeable = writable
     return ObjectRef(memory)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..arrays.constructors import empty
+from ..arrays.constructors import empty, prefault
 from ..arrays.pickling import rebuild_ndarray, reduce_ndarray
 from ..objects import arrow, frames
 
@@ -134,6 +134,7 @@ def _spill(
     """A record holding only the handle of shared memory that holds the
     record made of `pieces` (one copy of them, into recycled memory)."""
     spill = empty(size, np.uint8)
+    prefault(spill)
     frames.fill_array(spill, pieces, at)
     return ForkingPickler.dumps((spill, flags)), SPILLED | HANDLES
 
