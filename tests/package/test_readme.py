@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +28,8 @@ def test_example_runs(
         script.write_text(code)
         result = subprocess.run(
             [sys.executable, script],
+            # Dask's scratch space, in the example's folder
+            env={**os.environ, "DASK_TEMPORARY_DIRECTORY": str(tmp_path)},
             check=False,
             capture_output=True,
             text=True,

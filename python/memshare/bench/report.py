@@ -26,6 +26,7 @@ from . import (
     objects,
     queues,
     sync,
+    with_dask,
     with_joblib,
 )
 
@@ -39,6 +40,7 @@ CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "queue": queues.run,
     "objects": objects.run,
     "joblib": with_joblib.run,
+    "dask": with_dask.run,
 }
 
 
@@ -67,7 +69,7 @@ def _value(value: float, unit: str) -> str:
     if unit == "B":
         return f"{value:,.0f} B"
     if unit == "x array":
-        return f"{value:.2f}x"
+        return f"{round(value, 2) + 0.0:.2f}x"  # + 0.0: no "-0.00x" for noise
     if value >= 1:
         return f"{value:.2f} s"
     if value >= 1e-3:
