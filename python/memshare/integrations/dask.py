@@ -34,6 +34,7 @@ from typing import Any
 
 import dask.config
 import numpy as np
+from dask.utils import has_keyword
 from distributed.comm.addressing import get_address_host
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from distributed.protocol import numpy as _dask_numpy  # noqa: F401 - registers them
@@ -109,15 +110,13 @@ def _wrap_dask(kind: type) -> None:
     theirs_loads: Loads = dask_deserialize.dispatch(kind)
     if getattr(theirs_dumps, "memshare", False):
         return
+    with_context = has_keyword(theirs_dumps, "context")  # Arrow's take none
 
     def dumps(x: Any, context: dict[str, Any] | None = None) -> tuple[Header, Frames]:
         found = _shared(x, context)
         if found is not None:
             return found
-        try:
-            return theirs_dumps(x, context=context)
-        except TypeError:  # a serializer that takes no context
-            return theirs_dumps(x)
+        return theirs_dumps(x, context=context) if with_context else theirs_dumps(x)
 
     def loads(header: Header, frames: Frames) -> Any:
         if "memshare" in header:
@@ -138,6 +137,8 @@ def _wrap_arrow() -> None:
 
 
 def _wrap_pickle() -> None:
+    theirs_dumps: Dumps
+    theirs_loads: Loads
     theirs_dumps, theirs_loads, _ = families["pickle"]
     if getattr(theirs_dumps, "memshare", False):
         return
@@ -146,8 +147,7 @@ def _wrap_pickle() -> None:
         found = _shared(x, context)
         if found is not None:
             return {"serializer": "pickle", **found[0]}, found[1]
-        header, frames = theirs_dumps(x, context=context)
-        return header, frames
+        return theirs_dumps(x, context=context)
 
     def loads(header: Header, frames: Frames) -> Any:
         if "memshare" in header:
