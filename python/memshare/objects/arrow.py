@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays.constructors import is_shared
 from ..arrays.pickling import rebuild_ndarray, reduce_ndarray
 
 __all__: list[str] = []
@@ -46,10 +47,12 @@ def register_if_loaded() -> None:
 def _reduce_buffer(
     buffer: Any, protocol: int = pickle.DEFAULT_PROTOCOL
 ) -> tuple[Any, ...]:
-    if buffer.size:
-        reduced = reduce_ndarray(np.frombuffer(buffer, np.uint8))
-        if isinstance(reduced, tuple) and reduced[0] is rebuild_ndarray:
-            return _rebuild_buffer, (reduced[1],)
+    view = np.frombuffer(buffer, np.uint8) if buffer.size else None
+    # Looked up first: reduce_ndarray of memory not shared would pickle it.
+    if view is not None and is_shared(view):
+        reduced = reduce_ndarray(view)
+        assert isinstance(reduced, tuple)  # a handle
+        return _rebuild_buffer, (reduced[1],)
     # multiprocessing's pickler is at the default protocol (4 up to Python
     # 3.13), where Arrow pickles the bytes in band.
     reduced = buffer.__reduce_ex__(protocol)
