@@ -21,6 +21,7 @@ from distributed.protocol.numpy import serialize_numpy_ndarray
 
 import memshare as ms
 from memshare.integrations import dask as ms_dask
+from memshare.integrations import host
 
 MiB = 1 << 20
 SAME_HOST = {
@@ -205,12 +206,30 @@ def test_on_one_host_large_data_goes_as_a_handle() -> None:
     np.testing.assert_array_equal(back, big)
 
 
-def test_a_handle_from_another_host_is_refused() -> None:
+def test_a_handle_from_another_host_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     header, frames = serialize(np.arange(1 << 20), context=SAME_HOST)
-    forged = {**header, "sub-header": {**header["sub-header"], "memshare-host": "x"}}
-    with pytest.raises(ValueError, match="shared memory of another host"):
-        deserialize(forged, frames)
+    with monkeypatch.context() as here:
+        here.setattr(host, "HOST", "another machine")
+        with pytest.raises(ValueError, match="shared memory of another host"):
+            deserialize(header, frames)
     deserialize(header, frames)  # takes back what was sent
+
+
+def test_a_cluster_memshare_was_not_enabled_in_receives_it(tmp_path: Path) -> None:
+    # This process sends through shared memory; the cluster's workers have
+    # not registered memshare, and do so on unpickling the first handle.
+    cluster, client = start(tmp_path)
+    try:
+        [future] = client.scatter([np.ones(MiB)], broadcast=True)
+        assert client.submit(seen, future, pure=False).result() == (True, MiB)
+        frame = pd.DataFrame({"a": np.ones(MiB)})
+        [table] = client.scatter([pa.Table.from_pandas(frame)])
+        assert client.submit(seen_column, table).result() == (True, MiB)
+    finally:
+        client.close()
+        cluster.close()
 
 
 def test_forcing_the_cross_host_path_gives_the_same_results(tmp_path: Path) -> None:

@@ -18,6 +18,12 @@ addresses:
 - everything else, and everything between hosts, goes as distributed sends
   it, bit for bit.
 
+The handles go as a plain pickle, in a frame distributed's own
+deserializers read (its array deserializer unpickles a "pickle" frame):
+a peer that has not enabled memshare, a worker of another cluster say,
+enables it by unpickling the first, instead of failing on a header it
+does not know.  Arrow tables step aside to the "pickle" family for this.
+
 A handle carries the sending host's identity (its boot, pid and network
 namespaces): arriving anywhere else, it is refused with a clear error
 instead of naming someone else's memory.  ``memshare.dask.same-host:
@@ -27,45 +33,30 @@ the cross-host path on one machine).
 
 from __future__ import annotations
 
-import os
+import pickle
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import dask.config
 import numpy as np
-from dask.utils import has_keyword
 from distributed.comm.addressing import get_address_host
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from distributed.protocol import numpy as _dask_numpy  # noqa: F401 - registers them
 from distributed.protocol.serialize import (
-    dask_deserialize,
     dask_serialize,
     families,
     register_serialization_family,
 )
 
 from ..queues import items
+from .host import HOST, refuse_other_host
 
 __all__ = ["MemsharePlugin", "dask_setup", "enable"]
 
 Header = dict[str, Any]
 Frames = list[Any]
 Dumps = Callable[..., tuple[Header, Frames]]
-Loads = Callable[[Header, Frames], Any]
-
-
-def _host_identity() -> str:
-    """What tells this host's memory apart: memshare's handles name memfds
-    through /proc and the couriers' abstract sockets, so the kernel's boot
-    and the pid and network namespaces must be the same."""
-    with open("/proc/sys/kernel/random/boot_id") as boot:
-        parts = [boot.read().strip()]
-    parts += [os.readlink(f"/proc/self/ns/{kind}") for kind in ("pid", "net")]
-    return " ".join(parts)
-
-
-HOST = _host_identity()
 
 
 def _same_host(context: dict[str, Any] | None) -> bool:
@@ -82,77 +73,94 @@ def _same_host(context: dict[str, Any] | None) -> bool:
         return False
 
 
-def _shared(x: object, context: dict[str, Any] | None) -> tuple[Header, Frames] | None:
-    """`x` as the handles of shared memory, if the peer is on this host and
-    `x` holds data worth it; else None."""
+class _Shared:
+    """Data in shared memory on its way to a peer: memshare's record of it
+    (``queues/items.py``), pickled as a call of :func:`_rebuild`.  The frame
+    is a plain pickle, read by distributed's own deserializers too: a peer
+    that has not enabled memshare imports this module by unpickling it (and
+    enables it), instead of failing on a header it does not know."""
+
+    def __init__(self, payload: Any, flags: int) -> None:
+        self.payload = bytes(payload)
+        self.flags = flags
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (self.payload, self.flags, HOST)
+
+
+def _rebuild(payload: bytes, flags: int, host: str) -> Any:
+    refuse_other_host(
+        host,
+        "set memshare.dask.same-host: never in the Dask config of hosts that "
+        "share addresses but not memory",
+    )
+    return items.decode(payload, flags)
+
+
+def _shared(x: object, context: dict[str, Any] | None) -> bytes | None:
+    """`x` as the pickled handles of shared memory, if the peer is on this
+    host and `x` holds data worth it; else None."""
     if not _same_host(context):
         return None
     payload, flags = items.encode(x, items.BIG)
     if not flags & items.HANDLES:
         return None  # nothing large: as distributed sends it
-    return {"memshare": flags, "memshare-host": HOST}, [payload]
+    return pickle.dumps(_Shared(payload, flags), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _receive(header: Header, frames: Frames) -> Any:
-    if header.get("memshare-host") != HOST:
-        raise ValueError(
-            "memshare: this data was sent as shared memory of another host "
-            f"({header.get('memshare-host')!r}); set memshare.dask.same-host: never "
-            "in the Dask config of hosts that share addresses but not memory"
-        )
-    return items.decode(frames[0], header["memshare"])
-
-
-def _wrap_dask(kind: type) -> None:
-    """memshare's serializers for `kind` in distributed's "dask" family, over
-    the ones registered (which still serve whatever memshare passes on)."""
-    theirs_dumps: Dumps = dask_serialize.dispatch(kind)
-    theirs_loads: Loads = dask_deserialize.dispatch(kind)
-    if getattr(theirs_dumps, "memshare", False):
+def _wrap_numpy() -> None:
+    """memshare's serializer of NumPy arrays in distributed's "dask" family,
+    over distributed's (which still serves what memshare passes on)."""
+    theirs: Dumps = dask_serialize.dispatch(np.ndarray)
+    if getattr(theirs, "memshare", False):
         return
-    with_context = has_keyword(theirs_dumps, "context")  # Arrow's take none
 
     def dumps(x: Any, context: dict[str, Any] | None = None) -> tuple[Header, Frames]:
         found = _shared(x, context)
-        if found is not None:
-            return found
-        return theirs_dumps(x, context=context) if with_context else theirs_dumps(x)
-
-    def loads(header: Header, frames: Frames) -> Any:
-        if "memshare" in header:
-            return _receive(header, frames)
-        return theirs_loads(header, frames)
+        if found is None:
+            return theirs(x, context=context)
+        # distributed's deserializer of arrays unpickles a "pickle" frame.
+        return {"pickle": True, "memshare": True}, [found]
 
     dumps.memshare = True  # type: ignore[attr-defined]
-    dask_serialize.register(kind, dumps)
-    dask_deserialize.register(kind, loads)
+    dask_serialize.register(np.ndarray, dumps)
 
 
 def _wrap_arrow() -> None:
+    """Arrow tables and record batches between processes of one host go by
+    the "pickle" family (memshare's, below) instead of distributed's Arrow
+    IPC stream, which its receivers copy in."""
     import pyarrow as pa
     from distributed.protocol import arrow  # noqa: F401 - theirs, before ours
 
-    _wrap_dask(pa.Table)
-    _wrap_dask(pa.RecordBatch)
+    for kind in (pa.Table, pa.RecordBatch):
+        theirs: Dumps = dask_serialize.dispatch(kind)
+        if getattr(theirs, "memshare", False):
+            continue
+
+        def dumps(
+            x: Any, context: dict[str, Any] | None = None, *, theirs: Dumps = theirs
+        ) -> tuple[Header, Frames]:
+            if _same_host(context) and x.nbytes >= items.BIG:
+                # Not for this family: serialize() tries the next, "pickle".
+                raise NotImplementedError("memshare: through shared memory")
+            return theirs(x)  # Arrow's take no context
+
+        dumps.memshare = True  # type: ignore[attr-defined]
+        dask_serialize.register(kind, dumps)
 
 
 def _wrap_pickle() -> None:
-    theirs_dumps: Dumps
-    theirs_loads: Loads
-    theirs_dumps, theirs_loads, _ = families["pickle"]
-    if getattr(theirs_dumps, "memshare", False):
+    theirs: Dumps
+    theirs, loads, _ = families["pickle"]
+    if getattr(theirs, "memshare", False):
         return
 
     def dumps(x: Any, context: dict[str, Any] | None = None) -> tuple[Header, Frames]:
         found = _shared(x, context)
-        if found is not None:
-            return {"serializer": "pickle", **found[0]}, found[1]
-        return theirs_dumps(x, context=context)
-
-    def loads(header: Header, frames: Frames) -> Any:
-        if "memshare" in header:
-            return _receive(header, frames)
-        return theirs_loads(header, frames)
+        if found is None:
+            return theirs(x, context=context)
+        return {"serializer": "pickle", "writeable": (), "memshare": True}, [found]
 
     dumps.memshare = True  # type: ignore[attr-defined]
     register_serialization_family("pickle", dumps, loads)
@@ -161,13 +169,12 @@ def _wrap_pickle() -> None:
 def register() -> None:
     """Take over the serialization of this process (idempotent): enough
     where every process that sends or receives data calls it."""
-    _wrap_dask(np.ndarray)
+    _wrap_numpy()
     _wrap_pickle()
     if "pyarrow" in sys.modules:
         _wrap_arrow()
     else:  # when pyarrow is first met, as distributed registers its own
         dask_serialize.register_lazy("pyarrow", _wrap_arrow)
-        dask_deserialize.register_lazy("pyarrow", _wrap_arrow)
 
 
 class MemsharePlugin(WorkerPlugin):
