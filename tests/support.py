@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -227,3 +230,15 @@ def interrupt_waiting(waits: object, method: str) -> tuple[str, float]:
     assert waiter.wait(60) == 0
     waiter.stdout.close()
     return line, elapsed
+
+
+@contextlib.contextmanager
+def ray_folder() -> Iterator[str]:
+    """A folder for Ray's session, removed after: directly in /tmp, as Ray's
+    socket paths in it must fit in 107 bytes and the suite's own temporary
+    directory is too deep for that."""
+    folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

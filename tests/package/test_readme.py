@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ray_folder
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -26,15 +27,17 @@ def test_example_runs(
         # Worker processes import the example: it must be a file, run as one.
         script = tmp_path / "example.py"
         script.write_text(code)
-        result = subprocess.run(
-            [sys.executable, script],
-            # Dask's scratch space, in the example's folder
-            env={**os.environ, "DASK_TEMPORARY_DIRECTORY": str(tmp_path)},
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        # Dask's scratch space in the example's folder, Ray's in a short one.
+        with ray_folder() as ray:
+            env = {"DASK_TEMPORARY_DIRECTORY": str(tmp_path), "RAY_TMPDIR": ray}
+            result = subprocess.run(
+                [sys.executable, script],
+                env={**os.environ, **env},
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         assert result.returncode == 0, result.stderr
         return
     exec(compile(code, str(README), "exec"), {})  # noqa: S102 - our own README

@@ -28,6 +28,7 @@ from . import (
     sync,
     with_dask,
     with_joblib,
+    with_ray,
 )
 
 CASES: dict[str, Callable[[bool], list[Comparison]]] = {
@@ -41,6 +42,7 @@ CASES: dict[str, Callable[[bool], list[Comparison]]] = {
     "objects": objects.run,
     "joblib": with_joblib.run,
     "dask": with_dask.run,
+    "ray": with_ray.run,
 }
 
 

@@ -1,3 +1,3 @@
 """memshare inside the engines users already run: :mod:`.joblib` (loky and
-multiprocessing backends), and, as they come, Dask and Ray.  Each module
-imports its engine; ``import memshare`` imports none of them."""
+multiprocessing backends), :mod:`.dask` (distributed) and :mod:`.ray`.
+Each module imports its engine; ``import memshare`` imports none of them."""

@@ -39,12 +39,12 @@ def register_if_loaded() -> None:
         return
     import pyarrow as pa  # loaded already
 
-    ForkingPickler.register(pa.Buffer, _reduce_buffer)
-    AT_PROTOCOL_5[pa.Buffer] = partial(_reduce_buffer, protocol=5)
+    ForkingPickler.register(pa.Buffer, reduce_buffer)
+    AT_PROTOCOL_5[pa.Buffer] = partial(reduce_buffer, protocol=5)
     _registered = True
 
 
-def _reduce_buffer(
+def reduce_buffer(
     buffer: Any, protocol: int = pickle.DEFAULT_PROTOCOL
 ) -> tuple[Any, ...]:
     view = np.frombuffer(buffer, np.uint8) if buffer.size else None
@@ -52,7 +52,7 @@ def _reduce_buffer(
     if view is not None and is_shared(view):
         reduced = reduce_ndarray(view)
         assert isinstance(reduced, tuple)  # a handle
-        return _rebuild_buffer, (reduced[1],)
+        return rebuild_buffer, (reduced[1],)
     # multiprocessing's pickler is at the default protocol (4 up to Python
     # 3.13), where Arrow pickles the bytes in band.
     reduced = buffer.__reduce_ex__(protocol)
@@ -60,7 +60,7 @@ def _reduce_buffer(
     return reduced
 
 
-def _rebuild_buffer(arguments: tuple[Any, ...]) -> Any:
+def rebuild_buffer(arguments: tuple[Any, ...]) -> Any:
     import pyarrow as pa  # a buffer's arrival loads it, as unpickling would
 
     register_if_loaded()
