@@ -21,6 +21,16 @@ def first(a: np.ndarray) -> float:
     return float(a.flat[0])
 
 
+def first_value(obj: Any) -> float:
+    """The first value of a DataFrame, an Arrow table or the object an
+    ``ms.ObjectRef`` holds: the cost of a task is the cost of getting `obj`."""
+    if isinstance(obj, ms.ObjectRef):
+        obj = obj.get()
+    if hasattr(obj, "iat"):  # a DataFrame
+        return float(obj.iat[0, 0])
+    return float(obj.column(0)[0].as_py())  # an Arrow table
+
+
 def normalize(rows: np.ndarray) -> np.ndarray:
     """Centre each row on zero, in place: the caller sees the change."""
     rows -= rows.mean(axis=1, keepdims=True)
