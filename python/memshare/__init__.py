@@ -22,7 +22,7 @@ from . import shm
 from .shm import *
 
 # isort: split
-from . import _moved, arrays, constants, explore, objects, queues, sync
+from . import _moved, arrays, constants, explore, objects, pool, queues, sync
 from ._core import default_huge_page_size, huge_page_sizes
 from .arrays import *
 from .constants import *
@@ -30,6 +30,7 @@ from .explore import *
 from .faults import MappingDamagedError
 from .mapping import Mapping, map_anonymous, map_file
 from .objects import *
+from .pool import *
 from .queues import *
 from .sync import *
 
@@ -45,6 +46,6 @@ __all__ = [
     "map_anonymous",
     "map_file",
 ]
-for _area in (arrays, constants, explore, objects, queues, shm, sync):
+for _area in (arrays, constants, explore, objects, pool, queues, shm, sync):
     __all__ += _area.__all__
 del _area

@@ -433,6 +433,7 @@ class SharedQueue:
     """
     The core of memshare.Queue: records of bytes, each with a byte of flags, through a ring in shared memory.
     """
+    alone: typing.ClassVar[int] = 128
     header_size: typing.ClassVar[int] = 192
     record_header: typing.ClassVar[int] = 8
     def __init__(self, cell: typing.Any, maxsize: typing.SupportsInt | typing.SupportsIndex, make: bool) -> None:
@@ -441,13 +442,13 @@ class SharedQueue:
         """
         The oldest record (payload, flags), or None if none came by the deadline.
         """
-    def get_many(self, most: typing.SupportsInt | typing.SupportsIndex, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> list[tuple[bytearray, int]]:
+    def get_many(self, most: typing.SupportsInt | typing.SupportsIndex, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None, stoppable: bool = False, spin: bool = True, claim: typing_extensions.Buffer | None = None) -> list[tuple[bytearray, int]]:
         """
-        Up to `most` of the oldest records; none if none came by the deadline.
+        Up to `most` of the oldest records; none if none came by the deadline or, if `stoppable`, once this process calls stop_takers().  A record flagged `alone` (0x80) is taken by itself.  Without `spin`, a wait sleeps at once (for a taker whose speed matters less than the CPU its spinning would take).  With a `claim` (two 64-bit words, not with `stoppable`), the number of the first record taken (the `taken` count its take makes) is written to both words, and each later one's to the second, before each take commits.
         """
-    def put(self, payload: typing_extensions.Buffer, flags: typing.SupportsInt | typing.SupportsIndex, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> bool:
+    def put(self, payload: typing_extensions.Buffer, flags: typing.SupportsInt | typing.SupportsIndex, block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None, mark: typing_extensions.Buffer | None = None, mark_value: typing.SupportsInt | typing.SupportsIndex = 0) -> bool:
         """
-        Puts one record: False if there was no room by the deadline.
+        Puts one record: False if there was no room by the deadline.  Once it is in, and before anyone can take it, `mark_value` is written to the first 8 bytes of `mark` if given.
         """
     def put_many(self, records: list[tuple[typing_extensions.Buffer, int]], block: bool, seconds: typing.SupportsFloat | typing.SupportsIndex | None) -> tuple[int, typing.Any | None]:
         """
@@ -455,6 +456,10 @@ class SharedQueue:
         """
     def qsize(self) -> int:
         ...
+    def stop_takers(self) -> None:
+        """
+        Ends the waits of this process's get_many(stoppable=True) calls under way (with what they took, or nothing).
+        """
     @property
     def capacity(self) -> int:
         """
@@ -476,6 +481,11 @@ class SharedQueue:
     @property
     def maxsize(self) -> int:
         ...
+    @property
+    def taken(self) -> int:
+        """
+        How many records were ever taken: the number of the last one taken.
+        """
 class NamedSemaphoreCore:
     """
     sem_open(3) and the calls on what it opened.

@@ -1,6 +1,6 @@
 """CPython's test._test_multiprocessing run against memshare's classes: the
-queue, lock, semaphore, condition, event, barrier and shared memory tests in
-the processes flavour, under fork and spawn.
+queue, lock, semaphore, condition, event, barrier, shared memory and pool
+tests in the processes flavour, under fork and spawn.
 
 Skipped, each for its reason: tests of private attributes, of repr text,
 and these documented choices: ``Queue.put()`` of an item that cannot be
@@ -29,7 +29,7 @@ suite.shared_memory = shim(
     SharedMemory=ms.SharedMemory,
     ShareableList=ms.ShareableList,
 )
-suite.multiprocessing = shim(multiprocessing, SimpleQueue=ms.SimpleQueue)
+suite.multiprocessing = shim(multiprocessing, SimpleQueue=ms.SimpleQueue, Pool=ms.Pool)
 
 
 class StartMethod:
@@ -62,6 +62,7 @@ class MemshareMixin(StartMethod, suite.ProcessesMixin):  # type: ignore[misc]
     Condition = staticmethod(ms.Condition)
     Event = staticmethod(ms.Event)
     Barrier = staticmethod(ms.Barrier)
+    Pool = staticmethod(ms.Pool)
 
 
 CLASSES = [
@@ -73,6 +74,9 @@ CLASSES = [
     suite._TestBarrier,
     suite._TestSharedMemory,
     suite.TestSimpleQueue,
+    suite._TestPool,
+    suite._TestPoolWorkerErrors,
+    suite._TestPoolWorkerLifetime,
 ]
 
 SKIPS: dict[str, dict[str, str]] = {
@@ -96,6 +100,12 @@ SKIPS: dict[str, dict[str, str]] = {
         ),
     },
     "TestSimpleQueue": {"test_closed": PRIVATE.format("_reader, _writer")},
+    "_TestPool": {
+        "test_resource_warning": PRIVATE.format("_state, set to make __del__ warn"),
+    },
+    "_TestPoolWorkerLifetime": {
+        "test_pool_worker_lifetime": PRIVATE.format("_repopulate_pool"),
+    },
 }
 
 

@@ -14,7 +14,8 @@ namespace {
 // the indices, the capacity and maxsize.
 constexpr std::size_t words_at = shared_lock::cell_size;
 constexpr std::size_t indices_at = words_at + 32;
-constexpr std::size_t limits_at = indices_at + 2 * 32;
+constexpr std::size_t indices_size = 40;
+constexpr std::size_t limits_at = indices_at + 2 * indices_size;
 static_assert(words_at % 8 == 0 && indices_at % 8 == 0);
 static_assert(limits_at + 16 <= shared_queue::header_size);
 
@@ -87,7 +88,8 @@ shared_queue::indices shared_queue::current() const {
     const std::uint32_t chosen = shared_word(words_->commit).load() & 1U;
     indices& now = indices_[chosen];
     const indices found{shared_u64(now.head).load(), shared_u64(now.tail).load(),
-                        shared_u64(now.used).load(), shared_u64(now.count).load()};
+                        shared_u64(now.used).load(), shared_u64(now.count).load(),
+                        shared_u64(now.taken).load()};
     // Only a commit writes them, and it keeps these true: anything else is
     // stray bytes, which must not send a copy outside the ring.
     if (found.head >= capacity_ || found.tail >= capacity_ || found.used > capacity_ ||
@@ -113,11 +115,21 @@ void shared_queue::commit(const indices& next) noexcept {
     shared_u64(spare.tail).store(next.tail);
     shared_u64(spare.used).store(next.used);
     shared_u64(spare.count).store(next.count);
+    shared_u64(spare.taken).store(next.taken);
     shared_word(words_->commit).store(commit + 1); // the one store that commits
 }
 
 std::uint64_t shared_queue::count() const {
     return current().count;
+}
+
+std::uint64_t shared_queue::taken() const {
+    return current().taken;
+}
+
+void shared_queue::wake_takers() noexcept {
+    shared_word(words_->items).fetch_add(1);
+    futex_wake_all(words_->items);
 }
 
 bool shared_queue::fits(const indices& now, std::uint64_t payload,
@@ -158,8 +170,15 @@ shared_queue::held::~held() {
     }
     static_cast<void>(queue_->lock_.unlock());
     words& shared = *queue_->words_;
+    // A taker still counted as spinning looks at the word again before it
+    // sleeps (futex_wait compares it), so it takes a record without being
+    // woken: only the records beyond the spinners wake sleepers.
     if (put_ != 0 && shared_word(shared.takers.sleeping).load() != 0) {
-        futex_wake(shared.items, static_cast<int>(std::min(put_, 0x7fffffffU)));
+        const std::uint32_t spinning = shared_word(shared.takers.spinning).load();
+        if (put_ > spinning) {
+            futex_wake(shared.items,
+                       static_cast<int>(std::min(put_ - spinning, 0x7fffffffU)));
+        }
     }
     if (taken_ != 0 && shared_word(shared.putters.sleeping).load() != 0) {
         futex_wake_all(shared.room); // each looks whether its record fits now
@@ -208,7 +227,8 @@ std::optional<shared_queue::record> shared_queue::held::oldest() const {
     return found;
 }
 
-void shared_queue::held::take(std::span<std::byte> into) {
+void shared_queue::held::take(std::span<std::byte> into,
+                              std::span<std::uint64_t> claim) {
     shared_queue& queue = *queue_;
     const std::optional<record> found = oldest();
     if (!found || found->size != into.size()) {
@@ -218,6 +238,10 @@ void shared_queue::held::take(std::span<std::byte> into) {
     next.head = queue.copy_out((next.head + record_header) % queue.capacity_, into);
     next.used -= record_size(into.size());
     next.count -= 1;
+    next.taken += 1;
+    for (std::uint64_t& word : claim) {
+        shared_u64(word).store(next.taken);
+    }
     queue.commit(next);
     shared_word(queue.words_->room).fetch_add(1);
     ++taken_;

@@ -13,6 +13,12 @@
 // Waiters sleep on one of two futex words, bumped by every put (items) and
 // every take (room); between slices they also look at the indices, so that
 // a process killed after committing and before bumping strands nobody.
+//
+// The indices also count the records ever taken, so a record's place in
+// the queue's history is its number (1 for the first ever put, which is
+// the first taken).  A taker may have that number written to a claim word
+// of its own before its take commits: whoever watches the taker can then
+// tell, if it dies, which record it had (see memshare.pool).
 #pragma once
 
 #include <memshare/sync/futex.hpp>
@@ -35,6 +41,9 @@ public:
     static constexpr std::size_t header_size = 192;
     // Each record starts with its size and flags (one 64-bit word).
     static constexpr std::size_t record_header = 8;
+    // A record whose flags have this bit is taken alone: a take of several
+    // records stops before it (see memshare.pool's stop records).
+    static constexpr std::uint8_t alone = 0x80;
     static constexpr std::size_t smallest_ring = 4 * record_header;
 
     // A queue over all of `cell` (the ring takes what the header leaves);
@@ -54,6 +63,8 @@ public:
     // The calls that read the indices throw std::runtime_error if stray
     // writes damaged them.
     [[nodiscard]] std::uint64_t count() const;
+    // How many records were ever taken (committed takes).
+    [[nodiscard]] std::uint64_t taken() const;
     // Whether some thread holds the lock now (copying a record).
     [[nodiscard]] bool locked() const noexcept { return lock_.locked(); }
 
@@ -80,8 +91,9 @@ public:
         // The oldest record's size and flags, if any.
         [[nodiscard]] std::optional<record> oldest() const;
         // Copies the oldest record's payload into `into` (of its size) and
-        // removes it.
-        void take(std::span<std::byte> into);
+        // removes it; its number (see above) goes into each word of
+        // `claim` before the take commits.
+        void take(std::span<std::byte> into, std::span<std::uint64_t> claim = {});
         // The words to wait on once the lock is let go.
         [[nodiscard]] std::uint32_t items_seen() const noexcept;
         [[nodiscard]] std::uint32_t room_seen() const noexcept;
@@ -102,11 +114,17 @@ public:
     std::optional<held> hold(std::optional<steady_time> deadline,
                              Interrupted&& interrupted);
 
+    // Wakes this queue's takers that sleep or spin, as a put would, without
+    // putting anything: they look again, and go back to waiting unless
+    // they were told to stop by other means.
+    void wake_takers() noexcept;
+
     // Waits, without the lock, for a put after the one `seen` tells of, or
-    // for a record to be there.
+    // for a record to be there; spinning first if `spin` (and nobody else
+    // spins).
     template <class Interrupted>
     wait_outcome wait_for_items(std::uint32_t seen, std::optional<steady_time> deadline,
-                                Interrupted&& interrupted);
+                                Interrupted&& interrupted, bool spin = true);
     // Waits, without the lock, for a take after the one `seen` tells of, or
     // for room for `records` records of `payload` bytes in all.
     template <class Interrupted>
@@ -120,7 +138,9 @@ private:
         std::uint64_t tail; // where the next record goes
         std::uint64_t used; // bytes of records
         std::uint64_t count;
+        std::uint64_t taken; // records ever taken
     };
+    static_assert(sizeof(indices) == 40);
     // How many wait for items, or for room.
     struct waiters {
         std::uint32_t spinning;
@@ -146,15 +166,15 @@ private:
     // the copy ended.
     std::uint64_t copy_in(std::uint64_t at, std::span<const std::byte> from);
     std::uint64_t copy_out(std::uint64_t at, std::span<std::byte> into);
-    // Spins (if no other of `waiting` does: with more processes than CPUs,
-    // spinners would take the CPU from those they wait for), then sleeps
-    // while `word` holds `seen` and `ready()` is false, counted in `waiting`
-    // either way.  A waiter that leaves without seeing the word change
-    // passes on a wake-up it may have taken.
+    // Spins (if `spin` and no other of `waiting` does: with more processes
+    // than CPUs, spinners would take the CPU from those they wait for), then
+    // sleeps while `word` holds `seen` and `ready()` is false, counted in
+    // `waiting` either way.  A waiter that leaves without seeing the word
+    // change passes on a wake-up it may have taken.
     template <class Ready, class Interrupted>
     wait_outcome wait_for(std::uint32_t& word, std::uint32_t seen, waiters& waiting,
                           Ready&& ready, std::optional<steady_time> deadline,
-                          Interrupted&& interrupted);
+                          Interrupted&& interrupted, bool spin = true);
 
     shared_lock lock_;
     words* words_;
@@ -180,11 +200,16 @@ template <class Ready, class Interrupted>
 wait_outcome shared_queue::wait_for(std::uint32_t& word, std::uint32_t seen,
                                     waiters& waiting, Ready&& ready,
                                     std::optional<steady_time> deadline,
-                                    Interrupted&& interrupted) {
-    const bool spin = shared_word(waiting.spinning).fetch_add(1) == 0;
-    const bool changed = spin && spin_while(word, seen);
-    shared_word(waiting.spinning).fetch_sub(1);
-    if (changed || ready()) {
+                                    Interrupted&& interrupted, bool spin) {
+    if (spin) {
+        const bool first = shared_word(waiting.spinning).fetch_add(1) == 0;
+        const bool changed = first && spin_while(word, seen);
+        shared_word(waiting.spinning).fetch_sub(1);
+        if (changed) {
+            return wait_outcome::changed;
+        }
+    }
+    if (ready()) {
         return wait_outcome::changed;
     }
     // Counted before the word is looked at again, as shared_event's waiters.
@@ -200,10 +225,10 @@ wait_outcome shared_queue::wait_for(std::uint32_t& word, std::uint32_t seen,
 template <class Interrupted>
 wait_outcome shared_queue::wait_for_items(std::uint32_t seen,
                                           std::optional<steady_time> deadline,
-                                          Interrupted&& interrupted) {
+                                          Interrupted&& interrupted, bool spin) {
     return wait_for(
         words_->items, seen, words_->takers, [this] { return count() != 0; }, deadline,
-        interrupted);
+        interrupted, spin);
 }
 
 template <class Interrupted>
