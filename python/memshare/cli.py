@@ -197,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
         "cases",
         nargs="*",
         metavar="CASE",
-        help="allocation, handoff, first-touch, memory, files, sync, queue, objects, joblib, dask or ray (all of them)",
+        help="allocation, handoff, first-touch, memory, files, sync, queue, pool, objects, joblib, dask or ray (all of them)",
     )
     bench.add_argument("--quick", action="store_true", help="smaller, in a minute")
     bench.add_argument("--json", action="store_true", help="print JSON for scripts")

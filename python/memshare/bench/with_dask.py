@@ -29,7 +29,9 @@ __all__ = ["run"]
 
 
 @contextmanager
-def _cluster(folder: str, shared: bool) -> Iterator[Any]:
+def cluster(folder: str, shared: bool) -> Iterator[Any]:
+    """A client of a LocalCluster of 2 worker processes, memshare enabled
+    in it if `shared`."""
     from distributed import Client, LocalCluster
 
     from ..integrations import dask as ms_dask
@@ -104,7 +106,7 @@ def run(quick: bool) -> list[Comparison]:
         ExitStack() as clusters,
     ):
         clients = {
-            name: clusters.enter_context(_cluster(folder, name != "Dask's own"))
+            name: clusters.enter_context(cluster(folder, name != "Dask's own"))
             for name in contenders
         }
         names = list(contenders)

@@ -19,6 +19,8 @@ import importlib.util
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -98,15 +100,13 @@ def _cases(size: int, repeat: int) -> list[Comparison]:
     )
 
 
-def run(quick: bool) -> list[Comparison]:
-    if importlib.util.find_spec("ray") is None:
-        print("  ray: skipped (ray not installed)")
-        return []
+@contextmanager
+def started() -> Iterator[None]:
+    """Ray on 2 CPUs, memshare enabled here and in its workers."""
     import ray
 
     from ..integrations import ray as ms_ray
 
-    size, repeat = (256 << 20, 3) if quick else (1 << 30, 5)
     folder = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths
     ray.init(
         num_cpus=2,
@@ -118,7 +118,16 @@ def run(quick: bool) -> list[Comparison]:
     )
     try:
         ms_ray.enable()
-        return _cases(size, repeat)
+        yield
     finally:
         ray.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(quick: bool) -> list[Comparison]:
+    if importlib.util.find_spec("ray") is None:
+        print("  ray: skipped (ray not installed)")
+        return []
+    size, repeat = (256 << 20, 3) if quick else (1 << 30, 5)
+    with started():
+        return _cases(size, repeat)

@@ -2,7 +2,8 @@
 array, once with the array pickled to the workers and back, as plain NumPy
 code does, and once with the same code on an array in shared memory.  It
 prints the time, the bytes that went through the workers' pipes, and the
-memory held by all processes."""
+memory held by all processes.  Then ms.Pool beside multiprocessing.Pool
+(see :mod:`.pools`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy.typing as npt
 from .._core import format_bytes
 from ..arrays.constructors import empty
 from ..explore._process_tree import PeakMemory, io_counters, pss, tree
+from . import pools
 
 Rows = npt.NDArray[np.float32]
 COLUMNS = 16384
@@ -139,5 +141,8 @@ def run(out: TextIO, size_mib: int, workers: int, start_method: str | None) -> i
         }
     print(file=out)
     _report(outcomes, out)
+    data: Rows = empty(shape, np.float32)
+    np.random.default_rng(0).standard_normal(out=data, dtype=np.float32)
+    pools.run(out, context, workers, standardize, _bands(data, bands))
     same = outcomes["pickling"].digest == outcomes["memshare"].digest
     return 0 if same else 1

@@ -94,6 +94,8 @@ class Dispatcher:
         self._result_ring = self._results._core
         self._largest: int = self._task_ring.largest
         self._claims = zeros((processes, 2), np.uint64)  # first, last taken
+        self._jobs = zeros(1, np.uint64)  # counted for the workers (worker.py)
+        self._job_count = self._jobs.data  # a memoryview: the quickest to write
         self._pending: dict[int, tuple[Sink, int]] = {}
         self._stops: set[int] = set()
         self._number = 0  # of the last task put
@@ -114,6 +116,7 @@ class Dispatcher:
             self._tasks,
             self._results,
             self._claims,
+            self._jobs,
             initializer,
             initargs,
             limit,
@@ -135,6 +138,7 @@ class Dispatcher:
 
     def submit(self, entries: list[Entry]) -> None:
         """Puts `entries` in, at once if they fit, else behind what waits."""
+        self._job_count[0] += 1
         with self._feeding:
             if not self._backlog:
                 done = self._put(entries, False, None)
@@ -147,6 +151,7 @@ class Dispatcher:
 
     def feed(self, source: Iterator[Entry]) -> None:
         """Has the feeder put in what `source` yields, when it yields it."""
+        self._job_count[0] += 1
         with self._feeding:
             self._wait_in_backlog(source)
 
@@ -204,24 +209,33 @@ class Dispatcher:
         if done():
             return True
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._pumps:
-            self._foreground += 1
-            taking = self._background_taking
-        if taking:  # it steps aside: our result is ours to take
-            self._result_ring.stop_takers()
-        try:
+        with self.waiting():
             while not done():
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
                 if self._take(True, left) and self._foreground > 1:
                     self._result_ring.stop_takers()  # others' results, maybe
-        finally:
-            # The background thread takes over when it next looks: not at
-            # once, since a caller that waited often waits again soon.
-            with self._pumps:
-                self._foreground -= 1
         return True
+
+    def waiting(self) -> _Waiting:
+        """While entered, this thread takes the results it waits for, and the
+        background thread stays out of the way (entered before a call that
+        waits submits its tasks, it is not woken for them)."""
+        return _Waiting(self)
+
+    def _wait_begins(self) -> None:
+        with self._pumps:
+            self._foreground += 1
+            taking = self._background_taking
+        if taking:  # it steps aside: our result is ours to take
+            self._result_ring.stop_takers()
+
+    def _wait_ends(self) -> None:
+        # The background thread takes over when it next looks: not at once,
+        # since a caller that waited often waits again soon.
+        with self._pumps:
+            self._foreground -= 1
 
     def wake(self) -> None:
         """Has the callers waiting look again: for what was delivered by a
@@ -417,6 +431,22 @@ class Dispatcher:
         )
         thread.start()
         return thread
+
+
+class _Waiting:
+    """Dispatcher.waiting(): a class, as a generator's context manager
+    costs a round trip's worth of microseconds."""
+
+    __slots__ = ("_dispatcher",)
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    def __enter__(self) -> None:
+        self._dispatcher._wait_begins()
+
+    def __exit__(self, *_: object) -> None:
+        self._dispatcher._wait_ends()
 
 
 def _outcomes(

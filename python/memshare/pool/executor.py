@@ -25,10 +25,11 @@ __all__ = ["ProcessPoolExecutor"]
 
 T = TypeVar("T")
 
-# Tasks in the shared queue besides one per worker; the others wait as
-# pending futures, which cancel() can still stop (the standard library
-# keeps one more than its workers).
-_EXTRA = 1
+# Tasks sent to the workers at once, per worker: twice as many as they
+# run, so that none waits for the next; the others wait as pending futures,
+# which cancel() can still stop (the standard library sends one more task
+# than it has workers).
+_SENT_PER_WORKER = 2
 
 _live: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
 _exiting = False
@@ -151,7 +152,7 @@ class ProcessPoolExecutor(Executor):
         entries: list[Entry] = []
         failed: list[tuple[_Future[Any], BaseException]] = []
         with self._lock:
-            window = self._max_workers + _EXTRA - self._sent
+            window = self._max_workers * _SENT_PER_WORKER - self._sent
             while self._waiting and len(entries) < window:
                 future, (kind, fn, data) = self._waiting.popleft()
                 if not future.set_running_or_notify_cancel():

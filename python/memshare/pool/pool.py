@@ -157,7 +157,10 @@ class Pool:
         chunksize: int | None = None,
     ) -> list[T]:
         """``[func(x) for x in iterable]``, in the workers, in chunks."""
-        return self._map_async(func, iterable, False, chunksize).get()
+        # Waiting from the start: the background thread does not take the
+        # first results while this thread still pickles the last tasks.
+        with self._running().waiting():
+            return self._map_async(func, iterable, False, chunksize).get()
 
     def map_async(
         self,
@@ -179,7 +182,8 @@ class Pool:
         chunksize: int | None = None,
     ) -> list[T]:
         """``[func(*args) for args in iterable]``, in the workers."""
-        return self._map_async(func, iterable, True, chunksize).get()
+        with self._running().waiting():
+            return self._map_async(func, iterable, True, chunksize).get()
 
     def starmap_async(
         self,

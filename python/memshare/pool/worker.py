@@ -6,11 +6,15 @@ before each take commits, so that the parent knows which tasks a worker
 that dies had.  It runs them, and puts their results as one record, the
 put marking the last claim word ``DONE`` once the record is in.
 
-One task at a time, unless tasks prove tiny: then a worker takes as many
-as make about a tenth of a millisecond of work (at most 64), which spares
-each of them the queues' fixed costs and keeps the parent from answering
-every one alone; tasks that take longer go one by one, so that the
-workers share them out evenly.
+One task at a time, unless tasks prove tiny: when the tasks a worker took
+last took well under a millisecond each, it takes as many as make about a
+tenth of a millisecond of work (at most 64).  That spares each tiny task
+the queues' fixed costs, and the parent answering each alone; tasks that
+take longer go one by one, so that the workers share them out evenly.  A
+worker takes several only from tasks already waiting, never while it
+waits, and not after a new job came (the parent counts the jobs it sends,
+in shared memory): that job's tasks may not be tiny, so one goes alone
+first.
 
 It stops at a stop record (always taken alone), after ``limit`` tasks, or
 when its parent has gone (looked at whenever the queue has been quiet for
@@ -59,6 +63,7 @@ class Setup:
     tasks: Queue
     results: Queue
     claims: np.ndarray[Any, np.dtype[np.uint64]]  # two words per worker slot
+    jobs: np.ndarray[Any, np.dtype[np.uint64]]  # one word: the jobs sent
     initializer: Any
     initargs: tuple[Any, ...]
     limit: int | None  # tasks before the worker exits (None: no limit)
@@ -68,7 +73,7 @@ class Setup:
 def serve(setup: Setup, slot: int) -> None:
     """The worker's main function."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    claim = memoryview(setup.claims[slot])
+    claim = setup.claims[slot].data
     if setup.initializer is not None:
         try:
             setup.initializer(*setup.initargs)
@@ -85,27 +90,45 @@ def serve(setup: Setup, slot: int) -> None:
 
 def _loop(setup: Setup, claim: Claim) -> None:
     tasks = setup.tasks._core
+    jobs = setup.jobs.data  # a memoryview: the quickest to read
     functions = Functions()
-    served, most = 0, 1
+    served, each, known = 0, 1.0, -1  # seconds a task of the last batch took
     while setup.limit is None or served < setup.limit:
+        # Several at once only if tiny, of no job sent since, and waiting
+        # now; a worker that waits for tasks takes the first alone.
+        job = jobs[0]
+        most = _batch(each) if job == known else 1
         if setup.limit is not None:
             most = min(most, setup.limit - served)
-        got = tasks.get_many(most, True, _QUIET, False, True, claim)
+        got = []
+        if most > 1 and tasks.qsize():  # read without the queue's lock
+            got = tasks.get_many(most, False, None, False, True, claim)
+        if not got:
+            got = tasks.get_many(1, True, _QUIET, False, True, claim)
         if not got:
             if not _parent_alive():
                 return
             continue
-        first = claim[0]
-        start = time.perf_counter()
-        outcomes = _run(got, functions, setup.executor)
-        del got  # nothing of the tasks kept while waiting for the next
-        if not outcomes:
-            return  # a stop record
-        if not _send(setup, claim, first, outcomes):
+        count = len(got)
+        took = _serve(setup, claim, functions, got)
+        if took is None:
             return
-        served += len(outcomes)
-        most = _next_batch(len(outcomes), time.perf_counter() - start)
-        del outcomes
+        served, each, known = served + count, took, job
+
+
+def _serve(
+    setup: Setup, claim: Claim, functions: Functions, got: list[Any]
+) -> float | None:
+    """Runs the tasks `got` claimed, and sends their results: the seconds
+    each took, or None if the worker is to stop (a stop record, or the
+    parent gone)."""
+    first = claim[0]
+    start = time.perf_counter()
+    outcomes = _run(got, functions, setup.executor)
+    got.clear()  # nothing of the tasks kept while waiting for the next
+    if not outcomes or not _send(setup, claim, first, outcomes):
+        return None
+    return (time.perf_counter() - start) / len(outcomes)
 
 
 def _run(
@@ -132,12 +155,11 @@ def _run(
     return outcomes
 
 
-def _next_batch(count: int, seconds: float) -> int:
-    """How many tasks to take next, after `count` took `seconds`."""
-    each = seconds / count
+def _batch(each: float) -> int:
+    """How many tasks to take at once, if each takes `each` seconds."""
     if each >= _TINY:
         return 1
-    return min(_MOST, max(1, int(_BATCH / max(each, 1e-7))))
+    return min(_MOST, int(_BATCH / max(each, 1e-7)))
 
 
 def _send(setup: Setup, claim: Claim, first: int, outcomes: list[Outcome]) -> bool:
