@@ -159,7 +159,10 @@ def _dask(stack: ExitStack) -> dict[str, Ways]:
             ROUND_TRIP: lambda _: client.submit(noop, pure=False).result(),
             EACH: each,
             UNORDERED: lambda items: [
-                f.result() for f in as_completed(client.map(noop, items, pure=False))
+                result
+                for _, result in as_completed(
+                    client.map(noop, items, pure=False), with_results=True
+                )
             ],
             OVER_BANDS: over,  # scattered, as Dask sends data (by handle, here)
         }

@@ -57,8 +57,6 @@ TERMINATE: Final = "TERMINATE"
 _TASK_RING: Final = 4 << 20  # bytes: some 30,000 small tasks wait in it
 _RESULT_RING: Final = 4 << 20
 _BATCH: Final = 256  # results taken at once
-_FEED_BATCH: Final = 64  # tasks of a lazy input put at once, at most
-_FEED_WAIT: Final = 0.001  # seconds a lazy input may take to make a batch
 _SLICE: Final = 0.05  # seconds a blocked put waits before it looks again
 # The background thread stays out of a waiting caller's way, looking again
 # after these many seconds, then twice as many, up to the most.
@@ -72,8 +70,10 @@ class Sink(Protocol):
     def deliver(self, index: int, ok: bool, value: Any) -> None: ...
 
 
-# A task's record, its sink (None for a stop record) and its index there.
-Entry = tuple["Record", Sink | None, int]
+# Where a task's result goes: its sink, and its index there.
+Target = tuple[Sink, int]
+# Tasks: their records, and their targets (None: stop records).
+Tasks = tuple[list["Record"], list[Target] | None]
 
 
 class Dispatcher:
@@ -104,7 +104,7 @@ class Dispatcher:
         self.failure: BaseException | None = None  # why the pool broke
         self._stopping = False  # the threads end
         # Feeding: the backlog, and the thread that puts it in.
-        self._backlog: deque[Iterator[Entry]] = deque()
+        self._backlog: deque[Iterator[Tasks]] = deque()
         self._feeding = threading.Condition(threading.Lock())
         self._feeder: threading.Thread | None = None
         # Taking results: the callers waiting, and the background thread.
@@ -132,54 +132,62 @@ class Dispatcher:
 
     # -- tasks ------------------------------------------------------------
 
-    def encode(self, task: object) -> Record:
-        """The record of `task` (raises if it cannot be pickled)."""
-        return encode(task, self._largest)
+    @property
+    def largest(self) -> int:
+        """The largest record the task queue takes (see items.encode)."""
+        return self._largest
 
-    def submit(self, entries: list[Entry]) -> None:
-        """Puts `entries` in, at once if they fit, else behind what waits."""
+    def submit(self, records: list[Record], targets: list[Target] | None) -> None:
+        """Puts tasks in, at once if they fit, else behind what waits;
+        `targets` None: stop records."""
         self._job_count[0] += 1
         with self._feeding:
             if not self._backlog:
-                done = self._put(entries, False, None)
-                entries = entries[done:]
-            if entries:
-                self._wait_in_backlog(iter(entries))
+                done = self._put(records, targets, False, None)
+                records = records[done:]
+                targets = None if targets is None else targets[done:]
+            if records:
+                self._wait_in_backlog(iter([(records, targets)]))
         with self._pumps:
             if self._background_idle:  # its results may be nobody else's
                 self._pumps.notify()
 
-    def feed(self, source: Iterator[Entry]) -> None:
-        """Has the feeder put in what `source` yields, when it yields it."""
+    def feed(self, source: Iterator[Tasks]) -> None:
+        """Has the feeder put in the tasks `source` yields, when it yields
+        them."""
         self._job_count[0] += 1
         with self._feeding:
             self._wait_in_backlog(source)
 
-    def _wait_in_backlog(self, source: Iterator[Entry]) -> None:
+    def _wait_in_backlog(self, source: Iterator[Tasks]) -> None:
         self._backlog.append(source)
         if self._feeder is None:
             self._feeder = self._thread(self._feed, "tasks")
         self._feeding.notify()
 
-    def _put(self, entries: list[Entry], block: bool, timeout: float | None) -> int:
-        """Puts what of `entries` fits (waiting up to `timeout` with
+    def _put(
+        self,
+        records: list[Record],
+        targets: list[Target] | None,
+        block: bool,
+        timeout: float | None,
+    ) -> int:
+        """Puts what of `records` fits (waiting up to `timeout` with
         `block`): how many went in."""
         with self._put_lock:
-            first = self._number + 1
-            for number, (_, sink, index) in enumerate(entries, first):
-                if sink is None:
-                    self._stops.add(number)
-                else:
-                    self._pending[number] = (sink, index)
-            done, stopped = self._task_ring.put_many(
-                [record for record, _, _ in entries], block, timeout
-            )
-            for number in range(first + done, first + len(entries)):
+            first, count = self._number + 1, len(records)
+            numbers = range(first, first + count)
+            if targets is None:
+                self._stops.update(numbers)
+            else:
+                self._pending.update(zip(numbers, targets, strict=True))
+            done, stopped = self._task_ring.put_many(records, block, timeout)
+            for number in numbers[done:]:  # registered, but not put
                 self._pending.pop(number, None)
                 self._stops.discard(number)
             self._number += done
         if stopped is not None:
-            take_back(record for record, _, _ in entries[done:])
+            take_back(records[done:])
             raise stopped
         return done
 
@@ -191,15 +199,18 @@ class Dispatcher:
                 if self._stopping:
                     return
                 source = self._backlog[0]
-            batch = _batch(source)  # outside the lock: a lazy input runs here
-            if not batch:
+            # Outside the lock: a lazy input runs here.
+            records, targets = next(source, ([], None))
+            if not records:
                 with self._feeding:
                     if self._backlog and self._backlog[0] is source:
                         self._backlog.popleft()
                 continue
-            while batch and not self._stopping:
-                batch = batch[self._put(batch, True, _SLICE) :]
-            take_back(record for record, _, _ in batch)  # terminated meanwhile
+            while records and not self._stopping:
+                done = self._put(records, targets, True, _SLICE)
+                records = records[done:]
+                targets = None if targets is None else targets[done:]
+            take_back(records)  # terminated meanwhile
 
     # -- results ----------------------------------------------------------
 
@@ -356,9 +367,9 @@ class Dispatcher:
         """No more tasks: each worker stops once the tasks before are done."""
         if self.state == RUN:
             self.state = CLOSE
-            payload, flags = self.encode(None)
+            payload, flags = encode(None, self._largest)
             stop = (payload, flags | _core.SharedQueue.alone)  # one per worker
-            self.submit([(stop, None, 0)] * stops)
+            self.submit([stop] * stops, None)
 
     def terminate(self) -> None:
         """Stops the workers now, and waits for them; the tasks not done
@@ -472,23 +483,12 @@ def _terminated() -> BaseException:
     return BrokenProcessPool("the pool was terminated before the task was done")
 
 
-def _batch(source: Iterator[Entry]) -> list[Entry]:
-    """What `source` yields next: up to _FEED_BATCH entries, fewer if it is
-    slow to make them (those made go in at once)."""
-    batch: list[Entry] = []
-    end = time.monotonic() + _FEED_WAIT
-    for entry in source:
-        batch.append(entry)
-        if len(batch) == _FEED_BATCH or time.monotonic() > end:
-            break
-    return batch
-
-
-def _drop(source: Iterator[Entry]) -> None:
+def _drop(source: Iterator[Tasks]) -> None:
     """Gives up a source never put: its records' handles received here; a
     lazy input is closed, not run on."""
     close = getattr(source, "close", None)
     if close is not None:
         close()
         return
-    take_back(record for record, _, _ in source)
+    for records, _ in source:
+        take_back(records)

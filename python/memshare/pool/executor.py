@@ -15,11 +15,15 @@ from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from multiprocessing.util import Finalize
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from .dispatcher import Dispatcher, Entry
+from ..queues.items import encode
+from .dispatcher import Dispatcher, Target
 from .pool import default_processes
 from .tasks import CALL, STARMAP, FunctionNames
+
+if TYPE_CHECKING:
+    from ..queues.items import Record
 
 __all__ = ["ProcessPoolExecutor"]
 
@@ -149,24 +153,28 @@ class ProcessPoolExecutor(Executor):
         closes it behind the last once shut down."""
         dispatcher = self._dispatcher
         assert dispatcher is not None
-        entries: list[Entry] = []
+        records: list[Record] = []
+        targets: list[Target] = []
         failed: list[tuple[_Future[Any], BaseException]] = []
         with self._lock:
             window = self._max_workers * _SENT_PER_WORKER - self._sent
-            while self._waiting and len(entries) < window:
+            while self._waiting and len(records) < window:
                 future, (kind, fn, data) = self._waiting.popleft()
                 if not future.set_running_or_notify_cancel():
                     continue  # cancelled while it waited
                 try:
                     task = (kind, self._names.name(fn), data)
-                    entries.append((dispatcher.encode(task), future, 0))
+                    records.append(encode(task, dispatcher.largest))
                 except Exception as error:  # noqa: BLE001 - the future's own
                     failed.append((future, error))
-            self._sent += len(entries)
+                else:
+                    targets.append((future, 0))
+            self._sent += len(records)
             last = self._shutdown and not self._waiting
         for future, why in failed:  # outside the lock: callbacks may submit
             future.set_exception(why)
-        dispatcher.submit(entries)
+        if records:
+            dispatcher.submit(records, targets)
         if last:
             dispatcher.close(self._max_workers)
 

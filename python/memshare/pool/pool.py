@@ -3,7 +3,6 @@ in shared memory."""
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import warnings
@@ -14,9 +13,10 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.util import Finalize
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .dispatcher import RUN, Dispatcher, Entry, Sink
+from .dispatcher import RUN, Dispatcher
 from .results import AsyncResult, Callback, IMapIterator, MapResult, flatten
-from .tasks import CALL, MAP, ONE, STAR, STARMAP, FunctionNames
+from .sending import Sender, chunks_of
+from .tasks import CALL, MAP, ONE, STAR, STARMAP
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["Pool"]
 
 T = TypeVar("T")
-
-_SEND_BATCH = 1024  # tasks a map pickles before it puts them in
 
 
 def positive_int(value: object) -> bool:
@@ -82,7 +80,6 @@ class Pool:
             raise TypeError("initializer must be a callable")
         self._ctx = context or multiprocessing.get_context()
         self._processes = processes
-        self._names = FunctionNames()
         self._dispatcher = Dispatcher(
             self._ctx,
             processes,
@@ -91,6 +88,7 @@ class Pool:
             maxtasksperchild,
             executor=False,
         )
+        self._sender = Sender(self._dispatcher)
         # Terminated when collected, or at exit, as multiprocessing's.
         self._terminate = Finalize(self, self._dispatcher.terminate, exitpriority=15)
 
@@ -145,7 +143,7 @@ class Pool:
         """:meth:`apply` at once: its AsyncResult."""
         dispatcher = self._running()
         result: AsyncResult[T] = AsyncResult(dispatcher, callback, error_callback)
-        self._send(dispatcher, result, CALL, func, [(args, kwds)], 1)
+        self._sender.send(result, CALL, func, [(args, kwds)], 1)
         return result
 
     # -- maps -------------------------------------------------------------
@@ -237,8 +235,8 @@ class Pool:
                 if chunksize == 1
                 else (STARMAP if star else MAP)
             )
-            chunks = _chunks(items, chunksize)
-            self._send(dispatcher, result, kind, func, chunks, -(-length // chunksize))
+            chunks = chunks_of(items, chunksize)
+            self._sender.send(result, kind, func, chunks, -(-length // chunksize))
         return result
 
     def _imap(
@@ -252,81 +250,10 @@ class Pool:
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize!r}")
         result: IMapIterator[Any] = IMapIterator(dispatcher, ordered)
-
-        def end(made: int, error: Exception | None) -> None:
-            if error is not None:
-                result.deliver(made, False, error)
-            result.set_length(made + (error is not None))
-
         kind = ONE if chunksize == 1 else MAP
-        chunks = _chunks(iterable, chunksize)
-        dispatcher.feed(self._tasks(dispatcher, result, kind, func, chunks, end))
+        chunks = chunks_of(iterable, chunksize)
+        dispatcher.feed(self._sender.lazily(result, kind, func, chunks))
         return result if chunksize == 1 else flatten(result)
-
-    # -- tasks ------------------------------------------------------------
-
-    def _send(
-        self,
-        dispatcher: Dispatcher,
-        sink: MapResult[Any] | AsyncResult[Any],
-        kind: int,
-        func: Callable[..., object],
-        chunks: Iterable[Any],
-        count: int,
-    ) -> None:
-        """Sends the `count` tasks of `chunks`, in batches as they are
-        pickled (the workers start on the first while the rest are made).
-        If the input raises, its exception is the result of the tasks left,
-        as multiprocessing's is."""
-
-        def end(made: int, error: Exception | None) -> None:
-            for index in range(made, count if error else made):
-                sink.deliver(index, False, error)
-
-        entries: list[Entry] = []
-        for entry in self._tasks(dispatcher, sink, kind, func, chunks, end):
-            entries.append(entry)
-            if len(entries) == _SEND_BATCH:
-                dispatcher.submit(entries)
-                entries = []
-        dispatcher.submit(entries)
-
-    def _tasks(
-        self,
-        dispatcher: Dispatcher,
-        sink: Sink,
-        kind: int,
-        func: Callable[..., object],
-        chunks: Iterable[Any],
-        end: Callable[[int, Exception | None], None],
-    ) -> Iterator[Entry]:
-        """The task of each chunk; one that cannot be pickled fails alone, at
-        its place, as in multiprocessing.  Then ``end(made, error)``: how
-        many chunks there were, and the input's own exception if it raised
-        (after them)."""
-        failed: Exception | None = None
-        try:
-            named = self._names.name(func)
-        except Exception as error:  # noqa: BLE001 - each task's error
-            named, failed = None, error
-        made = 0
-        try:
-            for chunk in chunks:
-                try:
-                    if failed is not None:
-                        raise failed
-                    record = dispatcher.encode((kind, named, chunk))
-                except Exception as error:  # noqa: BLE001 - this task's error
-                    sink.deliver(made, False, error)
-                    dispatcher.wake()  # a waiter, if this runs in the feeder
-                else:
-                    yield record, sink, made
-                made += 1
-        except Exception as error:  # noqa: BLE001 - the input's own
-            end(made, error)
-        else:
-            end(made, None)
-        dispatcher.wake()
 
     # -- the end ----------------------------------------------------------
 
@@ -359,11 +286,3 @@ class Pool:
 
     def _check_running(self) -> None:
         self._running()
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[Any]:
-    """The items one by one (size 1), else in tuples of `size`."""
-    if size == 1:
-        return iter(items)
-    it = iter(items)
-    return iter(lambda: tuple(itertools.islice(it, size)), ())

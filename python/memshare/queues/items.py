@@ -116,15 +116,25 @@ def _atoms(items: tuple[Any, ...], nested: bool = True) -> bool:
     return True
 
 
+def plain(obj: object) -> bool:
+    """Whether `obj` is an atom, or a tuple of atoms or of tuples of them:
+    what encode_plain() takes."""
+    kind = type(obj)
+    return kind in _ATOMS or (kind is tuple and _atoms(obj))  # type: ignore[arg-type]
+
+
+def encode_plain(obj: object, largest: int) -> Record:
+    """encode() of an object plain() says yes to, at a fraction of the cost
+    of a pickler of multiprocessing's."""
+    data = pickle.dumps(obj, 5)
+    return (data, 0) if len(data) <= largest else _spill([data], len(data), 0)
+
+
 def encode(obj: object, largest: int) -> Record:
     """The record that carries `obj` through a ring whose records hold at
     most `largest` bytes."""
-    kind = type(obj)
-    if kind in _ATOMS or (kind is tuple and _atoms(obj)):  # type: ignore[arg-type]
-        # The common small item (a number, a tuple of them), at a fraction
-        # of the cost of a pickler of multiprocessing's.
-        data = pickle.dumps(obj, 5)
-        return (data, 0) if len(data) <= largest else _spill([data], len(data), 0)
+    if plain(obj):  # the common small item: a number, a tuple of them
+        return encode_plain(obj, largest)
     data, buffers, handles = _pickle(obj)
     flags = HANDLES if handles else 0
     if not buffers:
