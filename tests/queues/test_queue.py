@@ -3,6 +3,7 @@ checked with real processes."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -309,6 +310,32 @@ def test_four_producers_and_four_consumers_lose_and_repeat_nothing() -> None:
         for p in range(4):
             mine = [s for producer, s in got if producer == p]
             assert mine == sorted(mine)
+
+
+def churn(q: ms.Queue, rounds: int) -> None:
+    for _ in range(rounds):
+        q.put_many(range(8))
+        with contextlib.suppress(queue.Empty):  # the other took them
+            q.get_many(block=False)
+
+
+def test_sizes_read_without_the_lock_are_whole_while_others_commit() -> None:
+    # qsize() reads the indices while other processes commit puts and takes
+    # (the pool's workers do, between tasks): it must never see half of a
+    # commit, which would look like stray bytes and raise.
+    ctx = multiprocessing.get_context("spawn")
+    q = ms.Queue(capacity_bytes=4096)
+    churners = [ctx.Process(target=churn, args=(q, 20_000)) for _ in range(2)]
+    for process in churners:
+        process.start()
+    sizes = set()
+    while any(process.is_alive() for process in churners):
+        sizes.update(q.qsize() for _ in range(1000))
+    for process in churners:
+        process.join(TIMEOUT)
+        assert process.exitcode == 0
+    assert sizes <= set(range(2 * 8 + 1))
+    assert q._core.taken + q.qsize() == 2 * 20_000 * 8  # each put counted once
 
 
 def answer(q: ms.Queue, replies: ms.Queue) -> None:

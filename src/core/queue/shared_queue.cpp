@@ -85,11 +85,21 @@ std::uint64_t shared_queue::maxsize() const noexcept {
 }
 
 shared_queue::indices shared_queue::current() const {
-    const std::uint32_t chosen = shared_word(words_->commit).load() & 1U;
-    indices& now = indices_[chosen];
-    const indices found{shared_u64(now.head).load(), shared_u64(now.tail).load(),
-                        shared_u64(now.used).load(), shared_u64(now.count).load(),
-                        shared_u64(now.taken).load()};
+    // Read without the lock (count(), taken()), a copy may be rewritten
+    // under the reader: by the commit after next, which flips the word
+    // twice.  So the word is read again after the copy, as a sequence lock.
+    indices found{};
+    for (std::uint32_t seen = shared_word(words_->commit).load();;) {
+        indices& now = indices_[seen & 1U];
+        found = {shared_u64(now.head).load(), shared_u64(now.tail).load(),
+                 shared_u64(now.used).load(), shared_u64(now.count).load(),
+                 shared_u64(now.taken).load()};
+        const std::uint32_t again = shared_word(words_->commit).load();
+        if (again == seen) {
+            break;
+        }
+        seen = again;
+    }
     // Only a commit writes them, and it keeps these true: anything else is
     // stray bytes, which must not send a copy outside the ring.
     if (found.head >= capacity_ || found.tail >= capacity_ || found.used > capacity_ ||
