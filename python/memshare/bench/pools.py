@@ -3,8 +3,7 @@ multiprocessing.Pool and concurrent.futures.ProcessPoolExecutor, and, where
 installed, joblib (loky), Ray and Dask; 2 workers each, started and warmed
 up before they are timed.
 
-- an empty task's round trip (``apply``, ``submit().result()``, ...),
-  per call;
+- an empty task's round trip (``apply``, ``submit().result()``, ...);
 - 20,000 tiny tasks through ``map`` and ``imap_unordered`` with chunksize
   1 (one task per item: what a pool's dispatch costs), and ``map`` with its
   default chunksize (chunks hide the dispatch);
@@ -14,7 +13,10 @@ up before they are timed.
 
 The standard library's pools and memshare's run in one block, their turns
 alternating; each engine runs in a block of its own beside memshare's, so
-that an engine's idle processes do not slow the others.
+that an engine's idle processes do not slow the others.  A call quicker
+than 20 ms is made again and again for a quarter of a second each turn, and
+the median taken (the first fifth left out: processes and, on a VM, CPUs
+idle during the last turn wake up then).
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ __all__ = ["run"]
 
 WORKERS = 2
 BANDS = 64
-_STEADY = 0.25  # seconds of round trips a turn
+_STEADY = 0.25  # seconds of quick calls a turn
+_QUICK = 0.02  # seconds: calls quicker than this are timed many times a turn
 
 # A contender's way of running each case it can run.
 Ways = dict[str, Callable[[Any], object]]
 
+STARTED = "every worker started"  # not timed: done before the cases
 ROUND_TRIP = "an empty task's round trip"
 EACH = "{n:,} tiny tasks, map, chunksize 1"
 UNORDERED = "{n:,} tiny tasks, imap_unordered, chunksize 1"
@@ -62,8 +66,12 @@ def band_sum(band: np.ndarray[Any, Any]) -> float:
     return float(band.sum())
 
 
+NAPS = [0.2] * (2 * WORKERS)  # tasks that keep every worker busy a moment
+
+
 def _pool_ways(pool: Any) -> Ways:
     return {
+        STARTED: lambda _: pool.map(time.sleep, NAPS, 1),
         ROUND_TRIP: lambda _: pool.apply(noop),
         EACH: lambda items: pool.map(noop, items, 1),
         UNORDERED: lambda items: list(pool.imap_unordered(noop, items, 1)),
@@ -74,6 +82,7 @@ def _pool_ways(pool: Any) -> Ways:
 
 def _executor_ways(executor: Any) -> Ways:
     return {
+        STARTED: lambda _: list(executor.map(time.sleep, NAPS)),
         ROUND_TRIP: lambda _: executor.submit(noop).result(),
         EACH: lambda items: list(executor.map(noop, items)),
         OVER_BANDS: lambda bands: list(executor.map(band_sum, bands)),
@@ -117,6 +126,7 @@ def _joblib(stack: ExitStack) -> dict[str, Ways]:
     stack.enter_context(ms_joblib.parallel_config("loky"))  # bands by handle
     return {
         "joblib (loky)": {
+            STARTED: lambda _: each(delayed(time.sleep)(nap) for nap in NAPS),
             ROUND_TRIP: lambda _: each([delayed(noop)()]),
             EACH: lambda items: each(delayed(noop)(i) for i in items),
             UNORDERED: lambda items: list(unordered(delayed(noop)(i) for i in items)),
@@ -131,9 +141,10 @@ def _ray(stack: ExitStack) -> dict[str, Ways]:
 
     stack.enter_context(started())
     remote_noop: Any = ray.remote(noop)  # typed for no arguments
-    remote_sum = ray.remote(band_sum)
+    remote_sum, remote_sleep = ray.remote(band_sum), ray.remote(time.sleep)
     return {
         "Ray": {
+            STARTED: lambda _: ray.get([remote_sleep.remote(nap) for nap in NAPS]),
             ROUND_TRIP: lambda _: ray.get(remote_noop.remote()),
             EACH: lambda items: ray.get([remote_noop.remote(i) for i in items]),
             OVER_BANDS: lambda bands: ray.get([remote_sum.remote(b) for b in bands]),
@@ -156,6 +167,7 @@ def _dask(stack: ExitStack) -> dict[str, Ways]:
 
     return {
         "Dask": {
+            STARTED: lambda _: each(NAPS, time.sleep),
             ROUND_TRIP: lambda _: client.submit(noop, pure=False).result(),
             EACH: each,
             UNORDERED: lambda items: [
@@ -202,13 +214,22 @@ def _block(
 ) -> list[Comparison]:
     """Each case's contenders timed in alternating turns, memshare's
     (`ours`: by the pool it is compared with) against each."""
+    for ways in contenders.values():
+        ways[STARTED](None)
+    time.sleep(1.0)  # what started them (imports, spawning) is over
     rows: list[Comparison] = []
     for case, argument in inputs.items():
         ways = {name: ways[case] for name, ways in contenders.items() if case in ways}
-        measure = _steady_seconds if case == ROUND_TRIP else _seconds
-        for way in ways.values():  # warmed up: started, functions imported
-            way(argument)
-        measures = {name: partial(measure, way, argument) for name, way in ways.items()}
+        measures = {
+            # warmed up (started, functions imported), and timed as often as
+            # fits a turn if quick
+            name: partial(
+                _steady_seconds if _seconds(way, argument) < _QUICK else _seconds,
+                way,
+                argument,
+            )
+            for name, way in ways.items()
+        }
         medians = median_times(alternating(measures, repeat))
         for name, mine in ours.items():
             if name in medians and mine in medians:

@@ -62,12 +62,16 @@ _SLICE: Final = 0.05  # seconds a blocked put waits before it looks again
 # after these many seconds, then twice as many, up to the most.
 _ASIDE: Final = 0.001
 _ASIDE_MOST: Final = 0.01
+_IDLE: Final = 0.1  # seconds it waits for a task when none is pending
 
 
 class Sink(Protocol):
-    """Where results go: ``deliver`` may be called from any thread."""
+    """Where results go, from any thread: the outcome of task `index`, or
+    of tasks `index` on."""
 
     def deliver(self, index: int, ok: bool, value: Any) -> None: ...
+
+    def deliver_many(self, index: int, outcomes: list[tuple[bool, Any]]) -> None: ...
 
 
 # Where a task's result goes: its sink, and its index there.
@@ -148,8 +152,8 @@ class Dispatcher:
                 targets = None if targets is None else targets[done:]
             if records:
                 self._wait_in_backlog(iter([(records, targets)]))
-        with self._pumps:
-            if self._background_idle:  # its results may be nobody else's
+        if self._background_idle:  # its results may be nobody else's
+            with self._pumps:
                 self._pumps.notify()
 
     def feed(self, source: Iterator[Tasks]) -> None:
@@ -270,11 +274,22 @@ class Dispatcher:
                 BrokenProcessPool("a worker's initializer failed"), outcomes[0][1]
             )
             return
+        # Delivered in runs, each of one sink's tasks one after another (a
+        # map's): a sink takes a run at once.
         pending = self._pending
-        for number, (ok, value) in enumerate(outcomes, first):
+        sink, start, run = None, 0, []
+        for number, outcome in enumerate(outcomes, first):
             entry = pending.pop(number, None)
-            if entry is not None:  # else failed already: its worker was lost
-                entry[0].deliver(entry[1], ok, value)
+            if entry is None:  # failed already: its worker was lost
+                continue
+            if entry[0] is sink and entry[1] == start + len(run):
+                run.append(outcome)
+                continue
+            if sink is not None:
+                sink.deliver_many(start, run)
+            (sink, start), run = entry, [outcome]
+        if sink is not None:
+            sink.deliver_many(start, run)
         if interrupted is not None:
             raise interrupted
 
@@ -304,8 +319,10 @@ class Dispatcher:
                     self._pumps.wait(aside)
                     aside = min(2 * aside, _ASIDE_MOST)
                 elif not self._pending:
+                    # Woken by submit(); or, if it looked at the flag just
+                    # before it was set, after a while.
                     self._background_idle = True
-                    self._pumps.wait()
+                    self._pumps.wait(_IDLE)
                     self._background_idle = False
                 else:
                     self._background_taking = True

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from ..queues.items import encode
 from .dispatcher import Dispatcher, Target
 from .pool import default_processes
-from .tasks import CALL, STARMAP, FunctionNames
+from .tasks import CALL, STAR, STARMAP, FunctionNames
 
 if TYPE_CHECKING:
     from ..queues.items import Record
@@ -93,6 +93,7 @@ class ProcessPoolExecutor(Executor):
         self._lock = threading.Lock()
         self._waiting: deque[tuple[_Future[Any], tuple[int, Any, Any]]] = deque()
         self._sent = 0  # tasks in the shared queue or in a worker
+        self._window = max_workers * _SENT_PER_WORKER
         self._shutdown = False
         self._dispatcher = Dispatcher(
             mp_context,
@@ -110,7 +111,9 @@ class ProcessPoolExecutor(Executor):
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         """Schedules ``fn(*args, **kwargs)``: its Future."""
-        return self._submit(CALL, fn, (args, kwargs))
+        if kwargs:
+            return self._submit(CALL, fn, (args, kwargs))
+        return self._submit(STAR, fn, args)  # plain arguments pickle quicker alone
 
     def map(
         self,
@@ -144,39 +147,48 @@ class ProcessPoolExecutor(Executor):
                     "cannot schedule new futures after interpreter shutdown"
                 )
             future: _Future[Any] = _Future(self)
-            self._waiting.append((future, (kind, fn, data)))
-        self._send_more()
+            task = (kind, fn, data)
+            if self._waiting or self._sent >= self._window:
+                self._waiting.append((future, task))
+                return future
+            future.set_running_or_notify_cancel()  # sent at once
+            self._sent += 1
+        self._send([(future, task)])
         return future
 
     def _send_more(self) -> None:
         """Moves waiting futures into the shared queue, up to the window;
         closes it behind the last once shut down."""
+        sent: list[tuple[_Future[Any], tuple[int, Any, Any]]] = []
+        with self._lock:
+            while self._waiting and self._sent < self._window:
+                future, task = self._waiting.popleft()
+                if future.set_running_or_notify_cancel():  # else cancelled
+                    sent.append((future, task))
+                    self._sent += 1
+            last = self._shutdown and not self._waiting
+        self._send(sent)
+        if last:
+            assert self._dispatcher is not None
+            self._dispatcher.close(self._max_workers)
+
+    def _send(self, sent: list[tuple[_Future[Any], tuple[int, Any, Any]]]) -> None:
+        """Puts the tasks of running futures into the shared queue; one that
+        cannot be pickled fails its future."""
         dispatcher = self._dispatcher
         assert dispatcher is not None
         records: list[Record] = []
         targets: list[Target] = []
-        failed: list[tuple[_Future[Any], BaseException]] = []
-        with self._lock:
-            window = self._max_workers * _SENT_PER_WORKER - self._sent
-            while self._waiting and len(records) < window:
-                future, (kind, fn, data) = self._waiting.popleft()
-                if not future.set_running_or_notify_cancel():
-                    continue  # cancelled while it waited
-                try:
-                    task = (kind, self._names.name(fn), data)
-                    records.append(encode(task, dispatcher.largest))
-                except Exception as error:  # noqa: BLE001 - the future's own
-                    failed.append((future, error))
-                else:
-                    targets.append((future, 0))
-            self._sent += len(records)
-            last = self._shutdown and not self._waiting
-        for future, why in failed:  # outside the lock: callbacks may submit
-            future.set_exception(why)
+        for future, (kind, fn, data) in sent:
+            try:
+                task = (kind, self._names.name(fn), data)
+                records.append(encode(task, dispatcher.largest))
+            except Exception as error:  # noqa: BLE001 - the future's own
+                future.deliver(0, False, error)
+            else:
+                targets.append((future, 0))
         if records:
             dispatcher.submit(records, targets)
-        if last:
-            dispatcher.close(self._max_workers)
 
     def _answered(self) -> None:
         with self._lock:
@@ -225,6 +237,10 @@ class _Future(Future[T]):
         dispatcher = self._executor._dispatcher
         assert dispatcher is not None
         dispatcher.wait_until(self.done, timeout)
+
+    def deliver_many(self, index: int, outcomes: list[tuple[bool, Any]]) -> None:
+        for ok, value in outcomes:  # a future is one task
+            self.deliver(index, ok, value)
 
     def deliver(self, index: int, ok: bool, value: Any) -> None:
         if ok:

@@ -143,7 +143,10 @@ class Pool:
         """:meth:`apply` at once: its AsyncResult."""
         dispatcher = self._running()
         result: AsyncResult[T] = AsyncResult(dispatcher, callback, error_callback)
-        self._sender.send(result, CALL, func, [(args, kwds)], 1)
+        if kwds:
+            self._sender.send(result, CALL, func, [(args, kwds)], 1)
+        else:  # plain arguments pickle quicker alone
+            self._sender.send(result, STAR, func, [tuple(args)], 1)
         return result
 
     # -- maps -------------------------------------------------------------

@@ -88,6 +88,11 @@ class AsyncResult(Generic[T]):
         _call_back(self._callback if ok else self._error_callback, value, self)
         self._ready = True
 
+    def deliver_many(self, index: int, outcomes: list[tuple[bool, Any]]) -> None:
+        """deliver() of each of `outcomes`, for tasks `index` on."""
+        for at, (ok, value) in enumerate(outcomes, index):
+            self.deliver(at, ok, value)
+
 
 class MapResult(AsyncResult[list[T]]):
     """The result of :meth:`Pool.map_async`: ready once every chunk is in;
@@ -114,17 +119,21 @@ class MapResult(AsyncResult[list[T]]):
             self._ready = True
 
     def deliver(self, index: int, ok: bool, value: Any) -> None:
+        self.deliver_many(index, [(ok, value)])
+
+    def deliver_many(self, index: int, outcomes: list[tuple[bool, Any]]) -> None:
         with self._lock:
-            self._left -= 1
-            if not ok:
-                if self._success:  # only the first exception is kept
-                    self._success, self._value = False, value
-            elif self._success:
-                if self._chunksize == 1:
-                    self._value[index] = value  # a chunk of one goes alone
-                else:
-                    start = index * self._chunksize
-                    self._value[start : start + self._chunksize] = value
+            self._left -= len(outcomes)
+            for at, (ok, value) in enumerate(outcomes, index):
+                if not ok:
+                    if self._success:  # only the first exception is kept
+                        self._success, self._value = False, value
+                elif self._success:
+                    if self._chunksize == 1:
+                        self._value[at] = value  # a chunk of one goes alone
+                    else:
+                        start = at * self._chunksize
+                        self._value[start : start + self._chunksize] = value
             if self._left:
                 return
         callback = self._callback if self._success else self._error_callback
@@ -155,12 +164,15 @@ class IMapIterator(Generic[T]):
     def next(self, timeout: float | None = None) -> T:
         """The next result; ``multiprocessing.TimeoutError`` if none comes
         within `timeout` seconds."""
-        if not self._dispatcher.wait_until(self._has_next, timeout):
-            raise TimeoutError
-        with self._lock:
-            if not self._items:
-                raise StopIteration
+        try:  # a deque's popleft() is atomic: no lock for a result that is in
             ok, value = self._items.popleft()
+        except IndexError:
+            if not self._dispatcher.wait_until(self._has_next, timeout):
+                raise TimeoutError from None
+            try:
+                ok, value = self._items.popleft()
+            except IndexError:
+                raise StopIteration from None
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
@@ -171,15 +183,23 @@ class IMapIterator(Generic[T]):
         return bool(self._items) or self._index == self._length
 
     def deliver(self, index: int, ok: bool, value: Any) -> None:
+        self.deliver_many(index, [(ok, value)])
+
+    def deliver_many(self, index: int, outcomes: list[tuple[bool, Any]]) -> None:
         with self._lock:
-            if not self._ordered or index == self._index:
-                self._items.append((ok, value))
+            if not self._ordered:
+                self._items.extend(outcomes)
+                self._index += len(outcomes)
+                return
+            for at, outcome in enumerate(outcomes, index):
+                if at != self._index:
+                    self._unsorted[at] = outcome
+                    continue
+                self._items.append(outcome)
                 self._index += 1
                 while self._index in self._unsorted:
                     self._items.append(self._unsorted.pop(self._index))
                     self._index += 1
-            else:
-                self._unsorted[index] = (ok, value)
 
     def set_length(self, length: int) -> None:
         """All `length` tasks have been made."""

@@ -103,6 +103,7 @@ def _pickle(obj: object) -> tuple[bytes, list[pickle.PickleBuffer], bool]:
 # Objects that multiprocessing's pickler pickles as pickle.dumps() does,
 # with no reducer of its own and no buffer out of band.
 _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None)})
+_PLAIN_MOST = 16
 
 
 def _atoms(items: tuple[Any, ...], nested: bool = True) -> bool:
@@ -117,10 +118,13 @@ def _atoms(items: tuple[Any, ...], nested: bool = True) -> bool:
 
 
 def plain(obj: object) -> bool:
-    """Whether `obj` is an atom, or a tuple of atoms or of tuples of them:
-    what encode_plain() takes."""
+    """Whether `obj` is an atom, or a short tuple of atoms or of tuples of
+    them: what encode_plain() takes.  A long tuple is not looked through
+    (it would cost what the pickler saves)."""
     kind = type(obj)
-    return kind in _ATOMS or (kind is tuple and _atoms(obj))  # type: ignore[arg-type]
+    if kind is tuple:
+        return len(obj) <= _PLAIN_MOST and _atoms(obj)  # type: ignore[arg-type]
+    return kind in _ATOMS
 
 
 def encode_plain(obj: object, largest: int) -> Record:

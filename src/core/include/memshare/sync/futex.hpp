@@ -10,6 +10,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
@@ -42,25 +43,39 @@ inline void cpu_relax() noexcept {
 // the other side from running.  Read once.
 [[nodiscard]] bool on_one_cpu() noexcept;
 
+// How long spin_while() spins: on the CPU first, then giving it up.  By
+// the clock, not by count: a pause takes 3 cycles on some CPUs and 140 on
+// others.  Longer than a wake-up from sleep takes, even on a VM (100 us
+// and more there): two sides that wake each other up would otherwise both
+// be asleep whenever the other writes, and stay so, each waiting a wake-up
+// per exchange.
+inline constexpr std::chrono::microseconds spin_pausing{4};
+inline constexpr std::chrono::microseconds spin_yielding{200};
+
 // Spins while `word` holds `seen`: on the CPU first (the other side is
 // often a few microseconds away on another core), then giving the CPU up
 // (the other side may be waiting for this one): whether the word changed.
 // On one CPU, looks once.
 inline bool spin_while(std::uint32_t& word, std::uint32_t seen) noexcept {
-    constexpr int pauses = 500; // a few microseconds
-    constexpr int yields = 20;  // a few tens of microseconds
-    const int rounds = on_one_cpu() ? 0 : pauses + yields;
-    for (int i = 0; i < rounds; ++i) {
-        if (shared_word(word).load() != seen) {
-            return true;
-        }
-        if (i < pauses) {
-            cpu_relax();
-        } else {
-            ::sched_yield();
-        }
+    if (on_one_cpu()) {
+        return shared_word(word).load() != seen;
     }
-    return shared_word(word).load() != seen;
+    using clock = std::chrono::steady_clock;
+    const clock::time_point start = clock::now();
+    constexpr int pauses = 64; // between looks at the clock
+    for (bool pausing = true;;) {
+        for (int i = 0; i < (pausing ? pauses : 1); ++i) {
+            if (shared_word(word).load() != seen) {
+                return true;
+            }
+            pausing ? cpu_relax() : static_cast<void>(::sched_yield());
+        }
+        const clock::duration spun = clock::now() - start;
+        if (spun >= spin_yielding) {
+            return shared_word(word).load() != seen;
+        }
+        pausing = spun < spin_pausing;
+    }
 }
 
 // Sleeps in slices while `word` holds `seen` and `ready()` says no (what
