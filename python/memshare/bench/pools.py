@@ -66,12 +66,16 @@ def band_sum(band: np.ndarray[Any, Any]) -> float:
     return float(band.sum())
 
 
+def nap(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 NAPS = [0.2] * (2 * WORKERS)  # tasks that keep every worker busy a moment
 
 
 def _pool_ways(pool: Any) -> Ways:
     return {
-        STARTED: lambda _: pool.map(time.sleep, NAPS, 1),
+        STARTED: lambda _: pool.map(nap, NAPS, 1),
         ROUND_TRIP: lambda _: pool.apply(noop),
         EACH: lambda items: pool.map(noop, items, 1),
         UNORDERED: lambda items: list(pool.imap_unordered(noop, items, 1)),
@@ -82,7 +86,7 @@ def _pool_ways(pool: Any) -> Ways:
 
 def _executor_ways(executor: Any) -> Ways:
     return {
-        STARTED: lambda _: list(executor.map(time.sleep, NAPS)),
+        STARTED: lambda _: list(executor.map(nap, NAPS)),
         ROUND_TRIP: lambda _: executor.submit(noop).result(),
         EACH: lambda items: list(executor.map(noop, items)),
         OVER_BANDS: lambda bands: list(executor.map(band_sum, bands)),
@@ -126,7 +130,7 @@ def _joblib(stack: ExitStack) -> dict[str, Ways]:
     stack.enter_context(ms_joblib.parallel_config("loky"))  # bands by handle
     return {
         "joblib (loky)": {
-            STARTED: lambda _: each(delayed(time.sleep)(nap) for nap in NAPS),
+            STARTED: lambda _: each(delayed(nap)(seconds) for seconds in NAPS),
             ROUND_TRIP: lambda _: each([delayed(noop)()]),
             EACH: lambda items: each(delayed(noop)(i) for i in items),
             UNORDERED: lambda items: list(unordered(delayed(noop)(i) for i in items)),
@@ -141,10 +145,10 @@ def _ray(stack: ExitStack) -> dict[str, Ways]:
 
     stack.enter_context(started())
     remote_noop: Any = ray.remote(noop)  # typed for no arguments
-    remote_sum, remote_sleep = ray.remote(band_sum), ray.remote(time.sleep)
+    remote_sum, remote_nap = ray.remote(band_sum), ray.remote(nap)
     return {
         "Ray": {
-            STARTED: lambda _: ray.get([remote_sleep.remote(nap) for nap in NAPS]),
+            STARTED: lambda _: ray.get([remote_nap.remote(s) for s in NAPS]),
             ROUND_TRIP: lambda _: ray.get(remote_noop.remote()),
             EACH: lambda items: ray.get([remote_noop.remote(i) for i in items]),
             OVER_BANDS: lambda bands: ray.get([remote_sum.remote(b) for b in bands]),
@@ -167,7 +171,7 @@ def _dask(stack: ExitStack) -> dict[str, Ways]:
 
     return {
         "Dask": {
-            STARTED: lambda _: each(NAPS, time.sleep),
+            STARTED: lambda _: each(NAPS, nap),
             ROUND_TRIP: lambda _: client.submit(noop, pure=False).result(),
             EACH: each,
             UNORDERED: lambda items: [
