@@ -13,10 +13,13 @@ up before they are timed.
 
 The standard library's pools and memshare's run in one block, their turns
 alternating; each engine runs in a block of its own beside memshare's, so
-that an engine's idle processes do not slow the others.  A call quicker
-than 20 ms is made again and again for a quarter of a second each turn, and
-the median taken (the first fifth left out: processes and, on a VM, CPUs
-idle during the last turn wake up then).
+that an engine's idle processes do not slow the others.  A turn starts
+once the machine is quiet (an engine's scheduler may still be releasing
+the last turn's 20,000 tasks).  Every contender is timed the same way: a
+turn's first call is left out (processes and, on a VM, CPUs idle since the
+last turn wake up in it), then a call under a second is made again and
+again for a quarter of a second and the median taken, the first fifth left
+out; a longer call counts once, its wake-up a small part of it.
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ __all__ = ["run"]
 
 WORKERS = 2
 BANDS = 64
-_STEADY = 0.25  # seconds of quick calls a turn
-_QUICK = 0.02  # seconds: calls quicker than this are timed many times a turn
+_STEADY = 0.25  # seconds of calls a turn
+_LONG = 1.0  # seconds: a call this long counts once a turn
+_QUIET = 0.2  # the share of the CPUs busy below which the machine is quiet
+_SETTLE = 10.0  # seconds a turn waits at most for the machine to be quiet
 
 # A contender's way of running each case it can run.
 Ways = dict[str, Callable[[Any], object]]
@@ -198,13 +203,37 @@ def _seconds(way: Callable[[Any], object], argument: Any) -> float:
     return time.perf_counter() - start
 
 
-def _steady_seconds(way: Callable[[Any], object], argument: Any) -> float:
-    """The median of calls made for a quarter of a second, the first fifth
-    left out: the steady state of a program that calls often, not the
-    wake-up of processes and (on a VM) of CPUs idle during the last turn."""
+def _busy_and_total() -> tuple[int, int]:
+    """The CPUs' busy and total time since boot (/proc/stat, in ticks)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(field) for field in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and waiting for I/O
+    return sum(ticks) - idle, sum(ticks)
+
+
+def _wait_until_quiet() -> None:
+    """Returns once the CPUs were mostly idle for a tenth of a second (or
+    after `_SETTLE` seconds, on a machine that never is)."""
+    end = time.monotonic() + _SETTLE
+    busy, total = _busy_and_total()
+    while time.monotonic() < end:
+        time.sleep(0.1)
+        now_busy, now_total = _busy_and_total()
+        if now_busy - busy <= _QUIET * max(now_total - total, 1):
+            return
+        busy, total = now_busy, now_total
+
+
+def _turn_seconds(way: Callable[[Any], object], argument: Any) -> float:
+    """A turn's time for a call, on a quiet machine: the wake-up call left
+    out, then the median of the calls made over a quarter of a second (the
+    first fifth left out), or a single call if calls take a second or more."""
+    _wait_until_quiet()
+    if (first := _seconds(way, argument)) >= _LONG:
+        return first
     times: list[float] = []
     end = time.perf_counter() + _STEADY
-    while time.perf_counter() < end:
+    while not times or time.perf_counter() < end:
         times.append(_seconds(way, argument))
     return statistics.median(times[len(times) // 5 :])
 
@@ -225,14 +254,7 @@ def _block(
     for case, argument in inputs.items():
         ways = {name: ways[case] for name, ways in contenders.items() if case in ways}
         measures = {
-            # warmed up (started, functions imported), and timed as often as
-            # fits a turn if quick
-            name: partial(
-                _steady_seconds if _seconds(way, argument) < _QUICK else _seconds,
-                way,
-                argument,
-            )
-            for name, way in ways.items()
+            name: partial(_turn_seconds, way, argument) for name, way in ways.items()
         }
         medians = median_times(alternating(measures, repeat))
         for name, mine in ours.items():

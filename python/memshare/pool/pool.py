@@ -239,7 +239,8 @@ class Pool:
                 else (STARMAP if star else MAP)
             )
             chunks = chunks_of(items, chunksize)
-            self._sender.send(result, kind, func, chunks, -(-length // chunksize))
+            count = -(-length // chunksize)
+            self._sender.send(result, kind, func, chunks, count, chunksize)
         return result
 
     def _imap(

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-_SENT_AT_ONCE = 1024  # tasks a map pickles before it puts them in
+# Items a map pickles before it puts their tasks in: few at first, for the
+# workers to start at once, then more, for each put to carry many.
+_FIRST_AT_ONCE = 64
+_SENT_AT_ONCE = 1024
 _LAZY_AT_ONCE = 256  # tasks an imap puts at once, at most
 _LAZY_WAIT = 0.001  # seconds an imap's input may take to give them
 
@@ -40,13 +43,17 @@ class Sender:
         func: Callable[..., object],
         chunks: Iterable[Any],
         count: int,
+        chunksize: int = 1,
     ) -> None:
-        """Sends the `count` tasks of `chunks` from this thread; if the input
-        raises, its exception is the result of the tasks left."""
+        """Sends the `count` tasks of `chunks` (of `chunksize` items each)
+        from this thread; if the input raises, its exception is the result
+        of the tasks left."""
         named, failed = self._named(func)
-        items, made = iter(chunks), 0
+        items, made, at_once = iter(chunks), 0, _FIRST_AT_ONCE
         while True:
-            some, error = _some(items, _SENT_AT_ONCE, None)
+            most = max(1, at_once // chunksize)
+            at_once = _SENT_AT_ONCE
+            some, error = _some(items, most, None)
             if some:
                 tasks = self._tasks(sink, kind, named, failed, some, made)
                 self._dispatcher.submit(*tasks)
@@ -55,7 +62,7 @@ class Sender:
                 for index in range(made, count):
                     sink.deliver(index, False, error)
                 return
-            if len(some) < _SENT_AT_ONCE:
+            if len(some) < most:
                 return
 
     def lazily(

@@ -111,7 +111,10 @@ def _atoms(items: tuple[Any, ...], nested: bool = True) -> bool:
     for item in items:
         kind = type(item)
         if kind not in _ATOMS and not (
-            nested and kind is tuple and _atoms(item, False)
+            nested
+            and kind is tuple
+            and len(item) <= _PLAIN_MOST
+            and _atoms(item, False)
         ):
             return False
     return True
