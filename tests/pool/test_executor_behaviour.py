@@ -152,6 +152,18 @@ def test_shutdown_and_cancel(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_slow_tasks_after_tiny_ones_stay_cancellable(kind: str) -> None:
+    # memshare sends tiny tasks many at a time; slow ones that come after a
+    # pause wait as pending futures again, as the standard library's do.
+    with make(kind, "spawn", 1) as pool:
+        assert list(pool.map(sqr, range(5000))) == [x * x for x in range(5000)]
+        time.sleep(0.05)
+        futures = [pool.submit(sqr, x, 0.2) for x in range(10)]
+        cancelled = sum(future.cancel() for future in futures)
+    assert cancelled >= 7
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_shutdown_without_waiting_still_runs_the_tasks(kind: str) -> None:
     pool = make(kind, "spawn", 2)
     futures = [pool.submit(sqr, x, 0.05) for x in range(10)]

@@ -32,8 +32,15 @@ T = TypeVar("T")
 # Tasks sent to the workers at once, per worker: twice as many as they
 # run, so that none waits for the next; the others wait as pending futures,
 # which cancel() can still stop (the standard library sends one more task
-# than it has workers).
+# than it has workers).  Tiny tasks go many at a time: a few in flight
+# would leave the workers waiting a round trip for each, and cancelling
+# those already sent would spare microseconds.  Tasks count as tiny while
+# answers come, on average, less than _TINY apart per worker.
 _SENT_PER_WORKER = 2
+_TINY_SENT_PER_WORKER = 64
+_TINY = 100e-6  # seconds
+_WEIGHT = 1 / 8  # of the newest gap, in the average
+_LONGEST = 10 * _TINY  # a gap counts at most this (the pool may have been idle)
 
 _live: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
 _exiting = False
@@ -94,6 +101,8 @@ class ProcessPoolExecutor(Executor):
         self._waiting: deque[tuple[_Future[Any], tuple[int, Any, Any]]] = deque()
         self._sent = 0  # tasks in the shared queue or in a worker
         self._window = max_workers * _SENT_PER_WORKER
+        self._answered_at = time.perf_counter()
+        self._gap = 2 * _TINY  # the average time between answers, per worker
         self._shutdown = False
         self._dispatcher = Dispatcher(
             mp_context,
@@ -148,7 +157,7 @@ class ProcessPoolExecutor(Executor):
                 )
             future: _Future[Any] = _Future(self)
             task = (kind, fn, data)
-            if self._waiting or self._sent >= self._window:
+            if self._waiting or not self._room():
                 self._waiting.append((future, task))
                 return future
             future.set_running_or_notify_cancel()  # sent at once
@@ -161,7 +170,7 @@ class ProcessPoolExecutor(Executor):
         closes it behind the last once shut down."""
         sent: list[tuple[_Future[Any], tuple[int, Any, Any]]] = []
         with self._lock:
-            while self._waiting and self._sent < self._window:
+            while self._waiting and self._room():
                 future, task = self._waiting.popleft()
                 if future.set_running_or_notify_cancel():  # else cancelled
                     sent.append((future, task))
@@ -190,9 +199,24 @@ class ProcessPoolExecutor(Executor):
         if records:
             dispatcher.submit(records, targets)
 
+    def _room(self) -> bool:
+        """Whether another task may be sent now (under the lock).  The wide
+        window of tiny tasks holds only while their answers keep coming:
+        the next tasks, after a pause, may be slow."""
+        if time.perf_counter() - self._answered_at > _LONGEST:
+            return self._sent < self._max_workers * _SENT_PER_WORKER
+        return self._sent < self._window
+
     def _answered(self) -> None:
+        now = time.perf_counter()
         with self._lock:
             self._sent -= 1
+            gap = min((now - self._answered_at) * self._max_workers, _LONGEST)
+            self._gap += (gap - self._gap) * _WEIGHT
+            self._answered_at = now
+            tiny = self._gap < _TINY
+            per_worker = _TINY_SENT_PER_WORKER if tiny else _SENT_PER_WORKER
+            self._window = self._max_workers * per_worker
         if self._waiting:
             self._send_more()
 
