@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-__all__ = ["Comparison", "against", "alternating", "interleaved", "median_times"]
+__all__ = [
+    "Comparison",
+    "against",
+    "alternating",
+    "interleaved",
+    "median_times",
+    "seconds",
+]
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,8 @@ def alternating(
     return found
 
 
-def _seconds(call: Callable[[], object]) -> float:
+def seconds(call: Callable[[], object]) -> float:
+    """How long `call()` takes."""
     start = time.perf_counter()
     call()
     return time.perf_counter() - start
@@ -60,7 +68,7 @@ def interleaved(
     """Seconds each contender takes, `repeat` times, in turns that alternate
     which goes first."""
     return alternating(
-        {name: partial(_seconds, call) for name, call in contenders.items()}, repeat
+        {name: partial(seconds, call) for name, call in contenders.items()}, repeat
     )
 
 

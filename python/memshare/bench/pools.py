@@ -39,7 +39,7 @@ import numpy as np
 
 import memshare as ms
 
-from . import Comparison, against, alternating, median_times
+from . import Comparison, against, alternating, median_times, seconds
 from .with_dask import cluster
 from .with_ray import started
 
@@ -197,12 +197,6 @@ ENGINES: dict[str, Callable[[ExitStack], dict[str, Ways]]] = {
 }
 
 
-def _seconds(way: Callable[[Any], object], argument: Any) -> float:
-    start = time.perf_counter()
-    way(argument)
-    return time.perf_counter() - start
-
-
 def _busy_and_total() -> tuple[int, int]:
     """The CPUs' busy and total time since boot (/proc/stat, in ticks)."""
     with open("/proc/stat") as stat:
@@ -229,12 +223,13 @@ def _turn_seconds(way: Callable[[Any], object], argument: Any) -> float:
     out, then the median of the calls made over a quarter of a second (the
     first fifth left out), or a single call if calls take a second or more."""
     _wait_until_quiet()
-    if (first := _seconds(way, argument)) >= _LONG:
+    call = partial(way, argument)
+    if (first := seconds(call)) >= _LONG:
         return first
     times: list[float] = []
     end = time.perf_counter() + _STEADY
     while not times or time.perf_counter() < end:
-        times.append(_seconds(way, argument))
+        times.append(seconds(call))
     return statistics.median(times[len(times) // 5 :])
 
 

@@ -148,8 +148,7 @@ class Dispatcher:
         with self._feeding:
             if not self._backlog:
                 done = self._put(records, targets, False, None)
-                records = records[done:]
-                targets = None if targets is None else targets[done:]
+                records, targets = _after(records, targets, done)
             if records:
                 self._wait_in_backlog(iter([(records, targets)]))
         if self._background_idle:  # its results may be nobody else's
@@ -212,8 +211,7 @@ class Dispatcher:
                 continue
             while records and not self._stopping:
                 done = self._put(records, targets, True, _SLICE)
-                records = records[done:]
-                targets = None if targets is None else targets[done:]
+                records, targets = _after(records, targets, done)
             take_back(records)  # terminated meanwhile
 
     # -- results ----------------------------------------------------------
@@ -498,6 +496,11 @@ def _outcomes(
 
 def _terminated() -> BaseException:
     return BrokenProcessPool("the pool was terminated before the task was done")
+
+
+def _after(records: list[Record], targets: list[Target] | None, done: int) -> Tasks:
+    """The tasks left once the first `done` went in."""
+    return records[done:], None if targets is None else targets[done:]
 
 
 def _drop(source: Iterator[Tasks]) -> None:

@@ -100,7 +100,6 @@ class ProcessPoolExecutor(Executor):
         self._lock = threading.Lock()
         self._waiting: deque[tuple[_Future[Any], tuple[int, Any, Any]]] = deque()
         self._sent = 0  # tasks in the shared queue or in a worker
-        self._window = max_workers * _SENT_PER_WORKER
         self._answered_at = time.perf_counter()
         self._gap = 2 * _TINY  # the average time between answers, per worker
         self._shutdown = False
@@ -203,9 +202,10 @@ class ProcessPoolExecutor(Executor):
         """Whether another task may be sent now (under the lock).  The wide
         window of tiny tasks holds only while their answers keep coming:
         the next tasks, after a pause, may be slow."""
-        if time.perf_counter() - self._answered_at > _LONGEST:
-            return self._sent < self._max_workers * _SENT_PER_WORKER
-        return self._sent < self._window
+        recent = time.perf_counter() - self._answered_at <= _LONGEST
+        tiny = recent and self._gap < _TINY
+        per_worker = _TINY_SENT_PER_WORKER if tiny else _SENT_PER_WORKER
+        return self._sent < self._max_workers * per_worker
 
     def _answered(self) -> None:
         now = time.perf_counter()
@@ -214,9 +214,6 @@ class ProcessPoolExecutor(Executor):
             gap = min((now - self._answered_at) * self._max_workers, _LONGEST)
             self._gap += (gap - self._gap) * _WEIGHT
             self._answered_at = now
-            tiny = self._gap < _TINY
-            per_worker = _TINY_SENT_PER_WORKER if tiny else _SENT_PER_WORKER
-            self._window = self._max_workers * per_worker
         if self._waiting:
             self._send_more()
 

@@ -107,26 +107,26 @@ _PLAIN_MOST = 16
 
 
 def _atoms(items: tuple[Any, ...], nested: bool = True) -> bool:
-    """Whether `items` holds only atoms, or (`nested`) tuples of atoms."""
+    """Whether `items` is short and holds only atoms, or (`nested`) short
+    tuples of atoms.  A long tuple is not looked through: that would cost
+    what the pickler saves."""
+    if len(items) > _PLAIN_MOST:
+        return False
     for item in items:
         kind = type(item)
         if kind not in _ATOMS and not (
-            nested
-            and kind is tuple
-            and len(item) <= _PLAIN_MOST
-            and _atoms(item, False)
+            nested and kind is tuple and _atoms(item, False)
         ):
             return False
     return True
 
 
 def plain(obj: object) -> bool:
-    """Whether `obj` is an atom, or a short tuple of atoms or of tuples of
-    them: what encode_plain() takes.  A long tuple is not looked through
-    (it would cost what the pickler saves)."""
+    """Whether `obj` is an atom, or a short tuple of atoms or of short
+    tuples of them: what encode_plain() takes."""
     kind = type(obj)
     if kind is tuple:
-        return len(obj) <= _PLAIN_MOST and _atoms(obj)  # type: ignore[arg-type]
+        return _atoms(obj)  # type: ignore[arg-type]
     return kind in _ATOMS
 
 

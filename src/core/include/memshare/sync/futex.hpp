@@ -57,25 +57,29 @@ inline constexpr std::chrono::microseconds spin_yielding{200};
 // (the other side may be waiting for this one): whether the word changed.
 // On one CPU, looks once.
 inline bool spin_while(std::uint32_t& word, std::uint32_t seen) noexcept {
+    const auto changed = [&] { return shared_word(word).load() != seen; };
     if (on_one_cpu()) {
-        return shared_word(word).load() != seen;
+        return changed();
     }
     using clock = std::chrono::steady_clock;
     const clock::time_point start = clock::now();
     constexpr int pauses = 64; // between looks at the clock
-    for (bool pausing = true;;) {
-        for (int i = 0; i < (pausing ? pauses : 1); ++i) {
-            if (shared_word(word).load() != seen) {
+    for (clock::duration spun{}; spun < spin_yielding; spun = clock::now() - start) {
+        if (spun < spin_pausing) {
+            for (int i = 0; i < pauses; ++i) {
+                if (changed()) {
+                    return true;
+                }
+                cpu_relax();
+            }
+        } else {
+            if (changed()) {
                 return true;
             }
-            pausing ? cpu_relax() : static_cast<void>(::sched_yield());
+            ::sched_yield();
         }
-        const clock::duration spun = clock::now() - start;
-        if (spun >= spin_yielding) {
-            return shared_word(word).load() != seen;
-        }
-        pausing = spun < spin_pausing;
     }
+    return changed();
 }
 
 // Sleeps in slices while `word` holds `seen` and `ready()` says no (what
